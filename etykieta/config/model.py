@@ -1,0 +1,238 @@
+"""The validated configuration: frozen dataclasses built by :mod:`etykieta.config.loader`.
+
+Nothing here reads files or validates user input; the loader does that and reports every
+problem with its line. These classes only hold values and answer small questions about them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+DEFAULT_DATABASE_URL = "sqlite:///var/etykieta.db"
+DEFAULT_CASUAL_WORDS = ("aha", "dobra", "w porządku", "ok", "okej", "no", "halo")
+
+
+class NonPersonKind(enum.Enum):
+    """What answers at an extension that is not a person."""
+
+    VOICEMAIL = "voicemail"
+    IVR = "ivr"
+    QUEUE = "queue"
+    FAX = "fax"
+    CONFERENCE = "conference"
+    OTHER = "other"
+
+
+class NameForm(enum.Enum):
+    """How much of their name staff must say in the greeting (rule T1)."""
+
+    FULL = "full"
+    SURNAME = "surname"
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """The office whose phones are monitored, and its national numbering plan."""
+
+    name: str
+    country_code: str
+    national_number_length: int = 9
+
+
+@dataclass(frozen=True, slots=True)
+class RingCadence:
+    """Ringback cadence and the answer target of rule T3 (Polish default: 1 s on, 4 s off)."""
+
+    on_s: float = 1.0
+    off_s: float = 4.0
+    target: int = 3
+
+    @property
+    def cycle_s(self) -> float:
+        """Seconds from the start of one ring to the start of the next."""
+        return self.on_s + self.off_s
+
+    def ring_number(self, ring_seconds: float) -> int:
+        """The ring that was sounding (or last sounded) after ``ring_seconds`` of ringing.
+
+        The first ring starts at 0 s, so 0 s → ring 1 and one full cycle → ring 2.
+        """
+        if ring_seconds < 0 or math.isnan(ring_seconds):
+            raise ValueError(f"ring time must be >= 0 s, got {ring_seconds}")
+        return math.floor(ring_seconds / self.cycle_s) + 1
+
+    def within_target(self, rings: int) -> bool:
+        """True if a call answered on ring ``rings`` meets the target (by the target-th ring)."""
+        return rings <= self.target
+
+
+@dataclass(frozen=True, slots=True)
+class PbxSettings:
+    """How the PBX presents numbers and links the legs of one call."""
+
+    did_prefixes: tuple[str, ...] = ()
+    outside_line_prefix: str = ""
+    link_header: str = "X-Linkedid"
+    link_window_s: float = 10.0
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """Which SIP traffic to look at; ``sip_ports`` None means any port."""
+
+    sip_ports: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    """When the office answers the phone: weekdays, opening times, holidays, closed days.
+
+    The arithmetic on these hours lives in ``etykieta.callbacks.calendar``.
+    """
+
+    timezone: str = "Europe/Warsaw"
+    days: frozenset[int] = frozenset(range(5))  # date.weekday() numbers, Monday = 0
+    open: dt.time = dt.time(7, 30)
+    close: dt.time = dt.time(15, 30)
+    holidays: str = "PL"  # a country code known to the `holidays` package; "" = none
+    closed: frozenset[dt.date] = frozenset()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The office's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackPolicy:
+    """Rules T6–T8: how soon a callback is due, counted in business hours."""
+
+    due_within_business_hours: float = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechSettings:
+    """Speech recognition of greetings and closings."""
+
+    model_path: str | None = None
+    window_s: float = 10.0
+    closing_window_s: float = 10.0
+    keep_audio: bool = False
+    workers: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class GreetingSettings:
+    """What the greeting check (rules T1, T2, T9) expects."""
+
+    require_office: bool = False
+    name: NameForm = NameForm.FULL
+    casual_words: tuple[str, ...] = DEFAULT_CASUAL_WORDS
+    max_syllables_per_s: float = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionRange:
+    """Extensions ``low``..``high`` inclusive, all with the same number of digits."""
+
+    low: str
+    high: str
+
+    @classmethod
+    def parse(cls, text: str) -> ExtensionRange:
+        """Parse ``"1201"`` or ``"1201-1299"``; raise ``ValueError`` saying what is wrong."""
+        low, sep, high = (part.strip() for part in text.partition("-"))
+        if not sep:
+            high = low
+        if not (low.isdigit() and high.isdigit() and low.isascii() and high.isascii()):
+            raise ValueError(f"'{text}' is not an extension (digits) or a range like 1201-1299")
+        if len(low) != len(high):
+            raise ValueError(f"range {text} mixes {len(low)}- and {len(high)}-digit extensions")
+        if int(low) > int(high):
+            raise ValueError(f"range {low}-{high} is reversed")
+        return cls(low, high)
+
+    def __contains__(self, extension: object) -> bool:
+        return (
+            isinstance(extension, str)
+            and len(extension) == len(self.low)
+            and extension.isdigit()
+            and self.low <= extension <= self.high
+        )
+
+    def overlaps(self, other: ExtensionRange) -> bool:
+        """True if the two ranges share an extension."""
+        return len(self.low) == len(other.low) and self.low <= other.high and other.low <= self.high
+
+    def __str__(self) -> str:
+        return self.low if self.low == self.high else f"{self.low}-{self.high}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A wydział, biuro, referat or dział; ``aliases`` always includes ``name`` first."""
+
+    name: str
+    extensions: tuple[ExtensionRange, ...]
+    aliases: tuple[str, ...] = ()
+    supervisors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        others = tuple(alias for alias in self.aliases if alias != self.name)
+        object.__setattr__(self, "aliases", (self.name, *others))
+
+    def has_extension(self, extension: str) -> bool:
+        """True if ``extension`` falls in one of the unit's ranges."""
+        return any(extension in rng for rng in self.extensions)
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """A person who answers an extension."""
+
+    extension: str
+    first_name: str
+    last_name: str
+    unit: str
+    email: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        """First and last name, as said in a greeting ("Ewa Kowalska")."""
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class NonPerson:
+    """An extension answered by a machine or shared by many (voicemail, IVR, queue, …)."""
+
+    extension: str
+    kind: NonPersonKind
+    unit: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The whole configuration; ``source`` is the file it came from, if any."""
+
+    organisation: Organisation
+    rings: RingCadence = field(default_factory=RingCadence)
+    database_url: str = DEFAULT_DATABASE_URL
+    pbx: PbxSettings = field(default_factory=PbxSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+    business_hours: BusinessHours = field(default_factory=BusinessHours)
+    callbacks: CallbackPolicy = field(default_factory=CallbackPolicy)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+    greeting: GreetingSettings = field(default_factory=GreetingSettings)
+    units: tuple[Unit, ...] = ()
+    staff: tuple[Staff, ...] = ()
+    non_person: tuple[NonPerson, ...] = ()
+    source: str | None = None
