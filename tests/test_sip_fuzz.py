@@ -1,0 +1,127 @@
+"""Property tests: whatever the network sends, the parsers answer or raise ValueError, quickly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from etykieta.telephony.sdp import SessionDescription
+from etykieta.telephony.sip import SipMessage, parse_message
+from etykieta.telephony.sipuri import NameAddr, SipUri
+
+DATA = Path(__file__).parent / "data" / "sip"
+FIXTURES = sorted(path.read_bytes() for path in DATA.glob("*.txt"))
+FUZZ = settings(max_examples=300, deadline=250)
+# Characters that steer the parsers into their less common branches.
+SIP_ALPHABET = 'sip:tel+@[]<>;,=?&%"\\ \t\r\n:/.-0123456789abcdefABCDEF*#'
+
+
+def exercise(msg: SipMessage) -> None:
+    """Touch every accessor: on a message that parsed, none of them may raise."""
+    msg.via_count()
+    for name in ("via", "contact", "x-unknown", "m"):
+        msg.header(name)
+        msg.header_values(name)
+    accessors = (
+        msg.vias,
+        msg.contact,
+        msg.content_type,
+        msg.p_asserted_identity,
+        msg.diversion,
+        msg.history_info,
+        msg.refer_to,
+        msg.refer_replaces,
+        msg.referred_by,
+        msg.replaces,
+        msg.event,
+        msg.subscription_state,
+        msg.reasons,
+        msg.sipfrag_status,
+        msg.sdp,
+        msg.sdp_error,
+    )
+    assert len(accessors) == 16
+    if msg.request_uri is not None:
+        assert SipUri.parse(str(msg.request_uri)) == msg.request_uri
+
+
+def parse_or_reject(data: bytes) -> None:
+    try:
+        msg = parse_message(data)
+    except ValueError:
+        return
+    exercise(msg)
+
+
+@FUZZ
+@given(st.binary(max_size=2000))
+def test_random_bytes_parse_or_raise_value_error(data: bytes) -> None:
+    parse_or_reject(data)
+
+
+@st.composite
+def mutated_fixture(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(FIXTURES)))
+    for _ in range(draw(st.integers(1, 6))):
+        position = draw(st.integers(0, len(data)))
+        operation = draw(st.sampled_from(("flip", "delete", "insert", "truncate")))
+        if operation == "flip" and position < len(data):
+            data[position] = draw(st.integers(0, 255))
+        elif operation == "delete":
+            del data[position : position + draw(st.integers(1, 40))]
+        elif operation == "insert":
+            data[position:position] = draw(st.text(SIP_ALPHABET, max_size=12)).encode()
+        elif operation == "truncate":
+            del data[position:]
+    return bytes(data)
+
+
+@FUZZ
+@given(mutated_fixture())
+def test_mutated_fixtures_parse_or_raise_value_error(data: bytes) -> None:
+    parse_or_reject(data)
+
+
+@FUZZ
+@given(st.sampled_from(FIXTURES), st.text(SIP_ALPHABET, max_size=80))
+def test_spliced_header_values_parse_or_raise_value_error(fixture: bytes, text: str) -> None:
+    head, _, body = fixture.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    for index in range(1, len(lines)):
+        name = lines[index].partition(b":")[0]
+        spliced = [*lines[:index], name + b": " + text.encode(), *lines[index + 1 :]]
+        parse_or_reject(b"\r\n".join(spliced) + b"\r\n\r\n" + body)
+
+
+@FUZZ
+@given(st.text(SIP_ALPHABET, max_size=60))
+def test_uri_parses_and_round_trips_or_raises_value_error(text: str) -> None:
+    for candidate in (text, "sip:" + text, "tel:" + text):
+        try:
+            uri = SipUri.parse(candidate)
+        except ValueError:
+            continue
+        assert SipUri.parse(str(uri)) == uri
+
+
+@FUZZ
+@given(st.text(SIP_ALPHABET, max_size=60))
+def test_name_addr_parses_or_raises_value_error(text: str) -> None:
+    for candidate in (text, "<sip:a@b" + text, '"' + text):
+        try:
+            NameAddr.parse(candidate)
+        except ValueError:
+            continue
+
+
+@FUZZ
+@given(st.binary(max_size=600) | st.text("vocmatsi=/ :0123456789\r\nRTP/AVPIN", max_size=300))
+def test_sdp_parses_or_raises_value_error(data: bytes | str) -> None:
+    for candidate in (data, b"v=0\r\n" + data if isinstance(data, bytes) else "v=0\n" + data):
+        try:
+            description = SessionDescription.parse(candidate)
+        except ValueError:
+            continue
+        description.audio_endpoint()
