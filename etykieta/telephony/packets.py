@@ -1,8 +1,19 @@
-"""Captured frames: the boundary between capture adapters and the sans-I/O core."""
+"""Captured frames and their decoding from the link layer up to UDP datagrams and TCP segments.
+
+The boundary between capture adapters and the sans-I/O core: an adapter yields
+:class:`CapturedPacket`, and :class:`PacketDecoder` turns each one into a :class:`Datagram`, a
+:class:`TcpSegment` or ``None`` (not IP, or an IP protocol other than UDP and TCP). Malformed
+headers raise :class:`ValueError` with a message naming the field; checksums are not verified,
+since a capture taken on the sending host carries checksum-offload garbage.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+import socket
+import struct
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 # pcap LINKTYPE_* values (https://www.tcpdump.org/linktypes.html)
 LINKTYPE_NULL = 0  # BSD loopback
@@ -14,6 +25,44 @@ LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
 
+ETHERTYPE_IPV4 = 0x0800
+ETHERTYPE_IPV6 = 0x86DD
+VLAN_ETHERTYPES = frozenset({0x8100, 0x88A8, 0x9100})  # 802.1Q, 802.1ad, pre-standard QinQ
+ETHERNET_HEADER_LENGTH = 14
+VLAN_TAG_LENGTH = 4
+SLL_HEADER_LENGTH = 16
+SLL2_HEADER_LENGTH = 20
+NULL_HEADER_LENGTH = 4
+AF_INET_BSD = 2
+AF_INET6_BSD = frozenset({24, 28, 30})  # NetBSD/OpenBSD, FreeBSD, Darwin
+
+IPV4_HEADER_LENGTH = 20
+IPV6_HEADER_LENGTH = 40
+IPV4_MAX_LENGTH = 65535
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+IPV6_EXTENSION_HEADERS = frozenset({0, 43, 60})  # hop-by-hop, routing, destination options
+IPV6_FRAGMENT = 44
+IPV6_NO_NEXT_HEADER = 59
+UDP_HEADER_LENGTH = 8
+TCP_HEADER_LENGTH = 20
+
+FRAGMENT_TIMEOUT = 30.0  # seconds; RFC 791 suggests 15 s, Linux uses 30 s
+MAX_PENDING_FRAGMENT_SETS = 1024
+MAX_PENDING_FRAGMENT_BYTES = 8 * 1024 * 1024
+ENDPOINT_CACHE_SIZE = 65536
+
+_U16 = struct.Struct("!H")
+_U32 = struct.Struct("!I")
+_U32_LE = struct.Struct("<I")
+_IPV4 = struct.Struct("!BxHHHxB2x4s4s")
+_IPV6 = struct.Struct("!4xHBx16s16s")
+_UDP = struct.Struct("!HHH")
+_TCP = struct.Struct("!HHI4xBB")
+_IPV6_FRAGMENT = struct.Struct("!BxHI")
+
+FragmentKey = tuple[bytes, bytes, int, int]
+
 
 @dataclass(frozen=True, slots=True)
 class CapturedPacket:
@@ -23,3 +72,352 @@ class CapturedPacket:
     timestamp: float  # seconds since the Unix epoch, UTC
     linktype: int  # a LINKTYPE_* value
     data: bytes
+
+
+class Transport(enum.Enum):
+    """The transport protocol a SIP message or a stream travelled on."""
+
+    UDP = "UDP"
+    TCP = "TCP"
+
+
+class TcpFlags(enum.IntFlag):
+    """The TCP control bits this project acts on (RFC 9293 §3.1)."""
+
+    FIN = 0x01
+    SYN = 0x02
+    RST = 0x04
+    PSH = 0x08
+    ACK = 0x10
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """An IP address in its compact text form ("127.0.0.1", "::1") and a port."""
+
+    ip: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.ip}]:{self.port}" if ":" in self.ip else f"{self.ip}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Datagram:
+    """A UDP datagram (RFC 768), reassembled if it arrived in IP fragments."""
+
+    number: int
+    timestamp: float
+    src: Endpoint
+    dst: Endpoint
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TcpSegment:
+    """A TCP segment (RFC 9293 §3.1): what stream reassembly needs and nothing more."""
+
+    number: int
+    timestamp: float
+    src: Endpoint
+    dst: Endpoint
+    seq: int
+    flags: TcpFlags
+    payload: bytes
+
+
+@dataclass(slots=True)
+class _PendingFragments:
+    first_seen: float
+    pieces: list[tuple[int, bytes]] = field(default_factory=list)
+    total: int | None = None  # payload length, known once the last fragment (MF=0) is seen
+    size: int = 0
+
+
+class FragmentReassembler:
+    """Reassembles IPv4 (RFC 791 §3.2, RFC 815) and IPv6 (RFC 8200 §4.5) fragments.
+
+    Fragments are keyed by (source, destination, identification, protocol). They may arrive in
+    any order; overlapping fragments are tolerated (the later copy wins). A set that is not
+    complete ``timeout`` seconds after its first fragment is dropped, judged by packet time; so
+    is the oldest set when more than ``max_sets`` sets or ``max_bytes`` bytes are pending.
+    ``fragments_expired`` counts the fragments thrown away this way.
+    """
+
+    def __init__(
+        self,
+        timeout: float = FRAGMENT_TIMEOUT,
+        max_sets: int = MAX_PENDING_FRAGMENT_SETS,
+        max_bytes: int = MAX_PENDING_FRAGMENT_BYTES,
+    ) -> None:
+        self.timeout = timeout
+        self.max_sets = max_sets
+        self.max_bytes = max_bytes
+        self.reassembled = 0
+        self.fragments_expired = 0
+        self._pending: OrderedDict[FragmentKey, _PendingFragments] = OrderedDict()
+        self._bytes = 0
+
+    @property
+    def pending(self) -> int:
+        """The number of incomplete fragment sets held."""
+        return len(self._pending)
+
+    def add(
+        self, key: FragmentKey, offset: int, more: bool, data: bytes, now: float
+    ) -> bytes | None:
+        """Store one fragment; return the whole payload once the set is complete."""
+        end = offset + len(data)
+        if end > IPV4_MAX_LENGTH:
+            raise ValueError(f"fragment ends at byte {end}, beyond {IPV4_MAX_LENGTH}")
+        self.expire(now)
+        entry = self._pending.get(key)
+        if entry is None:
+            entry = self._pending[key] = _PendingFragments(now)
+        entry.pieces.append((offset, data))
+        entry.size += len(data)
+        self._bytes += len(data)
+        if not more:
+            entry.total = end
+        if entry.total is not None and _covers(entry.pieces, entry.total):
+            del self._pending[key]
+            self._bytes -= entry.size
+            self.reassembled += 1
+            payload = bytearray(entry.total)
+            for piece_offset, piece in entry.pieces:
+                payload[piece_offset : piece_offset + len(piece)] = piece
+            return bytes(payload[: entry.total])
+        while len(self._pending) > self.max_sets or self._bytes > self.max_bytes:
+            self._drop_oldest()
+        return None
+
+    def expire(self, now: float) -> None:
+        """Drop the sets whose first fragment is more than ``timeout`` seconds old."""
+        pending = self._pending
+        while pending and next(iter(pending.values())).first_seen + self.timeout < now:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        _, entry = self._pending.popitem(last=False)
+        self._bytes -= entry.size
+        self.fragments_expired += len(entry.pieces)
+
+
+def _covers(pieces: list[tuple[int, bytes]], total: int) -> bool:
+    reached = 0
+    for offset, data in sorted(pieces, key=lambda piece: piece[0]):
+        if offset > reached:
+            return False
+        reached = max(reached, offset + len(data))
+    return reached >= total
+
+
+@dataclass(slots=True)
+class DecoderStats:
+    """What :class:`PacketDecoder` saw, besides the packets it raised on."""
+
+    decoded: int = 0  # returned a Datagram or a TcpSegment
+    non_ip: int = 0  # ARP, LLDP, ... and frames of a link type this decoder does not know
+    other_protocol: int = 0  # IP, but neither UDP nor TCP (ICMP, ESP, ...)
+    fragments: int = 0  # IP fragments taken in (each one is held until its set completes)
+
+
+class PacketDecoder:
+    """Decodes captured frames down to UDP datagrams and TCP segments.
+
+    Stateful only for IP fragment reassembly, whose clock is the packets' timestamps.
+    """
+
+    def __init__(self, reassembler: FragmentReassembler | None = None) -> None:
+        self.reassembler = reassembler if reassembler is not None else FragmentReassembler()
+        self.stats = DecoderStats()
+        self._addresses: dict[bytes, str] = {}
+        self._endpoints: dict[tuple[bytes, int], Endpoint] = {}
+
+    def decode(self, pkt: CapturedPacket) -> Datagram | TcpSegment | None:
+        """Decode one frame; ``None`` if it carries no UDP or TCP (or only a fragment so far).
+
+        Raises :class:`ValueError` naming the header that is malformed or truncated.
+        """
+        if self.reassembler.pending:
+            self.reassembler.expire(pkt.timestamp)
+        data = pkt.data
+        offset, version = _link_layer(pkt.linktype, data)
+        if version == 4:
+            result = self._ipv4(pkt, data, offset)
+        elif version == 6:
+            result = self._ipv6(pkt, data, offset)
+        else:
+            self.stats.non_ip += 1
+            return None
+        if result is not None:
+            self.stats.decoded += 1
+        return result
+
+    def _ipv4(self, pkt: CapturedPacket, data: bytes, offset: int) -> Datagram | TcpSegment | None:
+        """Decode an IPv4 header (RFC 791 §3.1) and what it carries."""
+        available = len(data) - offset
+        if available < IPV4_HEADER_LENGTH:
+            raise ValueError(f"IPv4 header truncated: {available} < {IPV4_HEADER_LENGTH} bytes")
+        first, total, ident, frag, proto, src, dst = _IPV4.unpack_from(data, offset)
+        if first >> 4 != 4:
+            raise ValueError(f"IPv4 version field is {first >> 4}")
+        header_length = (first & 0x0F) * 4
+        if header_length < IPV4_HEADER_LENGTH:
+            raise ValueError(f"IPv4 header length {header_length} < {IPV4_HEADER_LENGTH}")
+        if total == 0:  # TCP segmentation offload on the capturing host: length not filled in
+            total = available
+        if total < header_length:
+            raise ValueError(f"IPv4 total length {total} < header length {header_length}")
+        if total > available:
+            raise ValueError(f"IPv4 total length {total} exceeds the {available} bytes captured")
+        payload = data[offset + header_length : offset + total]
+        if frag & 0x3FFF:  # MF set or a non-zero fragment offset
+            self.stats.fragments += 1
+            key = (src, dst, ident, proto)
+            whole = self.reassembler.add(key, (frag & 0x1FFF) * 8, bool(frag & 0x2000), payload,
+                                         pkt.timestamp)
+            if whole is None:
+                return None
+            payload = whole
+        return self._transport(pkt, proto, src, dst, payload)
+
+    def _ipv6(self, pkt: CapturedPacket, data: bytes, offset: int) -> Datagram | TcpSegment | None:
+        """Decode an IPv6 header and its extension headers (RFC 8200 §3, §4)."""
+        available = len(data) - offset
+        if available < IPV6_HEADER_LENGTH:
+            raise ValueError(f"IPv6 header truncated: {available} < {IPV6_HEADER_LENGTH} bytes")
+        if data[offset] >> 4 != 6:
+            raise ValueError(f"IPv6 version field is {data[offset] >> 4}")
+        length, proto, src, dst = _IPV6.unpack_from(data, offset)
+        if length == 0:  # a jumbogram (RFC 2675), or segmentation offload
+            length = available - IPV6_HEADER_LENGTH
+        if IPV6_HEADER_LENGTH + length > available:
+            raise ValueError(
+                f"IPv6 payload length {length} exceeds the "
+                f"{available - IPV6_HEADER_LENGTH} bytes captured"
+            )
+        payload = data[offset + IPV6_HEADER_LENGTH : offset + IPV6_HEADER_LENGTH + length]
+        while proto in IPV6_EXTENSION_HEADERS:
+            if len(payload) < 8:
+                raise ValueError(f"IPv6 extension header {proto} truncated")
+            skip = (payload[1] + 1) * 8
+            if skip > len(payload):
+                raise ValueError(f"IPv6 extension header {proto} length {skip} exceeds packet")
+            proto, payload = payload[0], payload[skip:]
+        if proto == IPV6_FRAGMENT:
+            if len(payload) < 8:
+                raise ValueError("IPv6 fragment header truncated")
+            proto, frag, ident = _IPV6_FRAGMENT.unpack_from(payload)
+            self.stats.fragments += 1
+            whole = self.reassembler.add(
+                (src, dst, ident, proto), frag & 0xFFF8, bool(frag & 1), payload[8:], pkt.timestamp
+            )
+            if whole is None:
+                return None
+            payload = whole
+        return self._transport(pkt, proto, src, dst, payload)
+
+    def _transport(
+        self, pkt: CapturedPacket, proto: int, src: bytes, dst: bytes, payload: bytes
+    ) -> Datagram | TcpSegment | None:
+        """Decode a UDP (RFC 768) or TCP (RFC 9293 §3.1) header."""
+        if proto == IPPROTO_UDP:
+            if len(payload) < UDP_HEADER_LENGTH:
+                raise ValueError(f"UDP header truncated: {len(payload)} < {UDP_HEADER_LENGTH}")
+            sport, dport, length = _UDP.unpack_from(payload)
+            if length == 0:  # IPv6 jumbogram (RFC 2675 §4)
+                length = len(payload)
+            if length < UDP_HEADER_LENGTH:
+                raise ValueError(f"UDP length {length} < {UDP_HEADER_LENGTH}")
+            if length > len(payload):
+                raise ValueError(f"UDP length {length} exceeds IP payload of {len(payload)}")
+            return Datagram(pkt.number, pkt.timestamp, self._endpoint(src, sport),
+                            self._endpoint(dst, dport), payload[UDP_HEADER_LENGTH:length])
+        if proto == IPPROTO_TCP:
+            if len(payload) < TCP_HEADER_LENGTH:
+                raise ValueError(f"TCP header truncated: {len(payload)} < {TCP_HEADER_LENGTH}")
+            sport, dport, seq, data_offset, flags = _TCP.unpack_from(payload)
+            header_length = (data_offset >> 4) * 4
+            if header_length < TCP_HEADER_LENGTH:
+                raise ValueError(f"TCP header length {header_length} < {TCP_HEADER_LENGTH}")
+            if header_length > len(payload):
+                raise ValueError(f"TCP header length {header_length} exceeds segment of "
+                                 f"{len(payload)}")
+            return TcpSegment(pkt.number, pkt.timestamp, self._endpoint(src, sport),
+                              self._endpoint(dst, dport), seq, TcpFlags(flags & 0x1F),
+                              payload[header_length:])
+        self.stats.other_protocol += 1
+        return None
+
+    def _endpoint(self, address: bytes, port: int) -> Endpoint:
+        """Return the cached Endpoint for a packed address and port (both caches are bounded)."""
+        key = (address, port)
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            ip = self._addresses.get(address)
+            if ip is None:
+                if len(self._addresses) >= ENDPOINT_CACHE_SIZE:
+                    self._addresses.clear()
+                family = socket.AF_INET if len(address) == 4 else socket.AF_INET6
+                ip = self._addresses[address] = socket.inet_ntop(family, address)
+            if len(self._endpoints) >= ENDPOINT_CACHE_SIZE:
+                self._endpoints.clear()
+            endpoint = self._endpoints[key] = Endpoint(ip, port)
+        return endpoint
+
+
+def _link_layer(linktype: int, data: bytes) -> tuple[int, int]:
+    """Return (offset of the IP header, IP version), version 0 if the frame carries no IP.
+
+    Frame formats: Ethernet II with IEEE 802.1Q/802.1ad tags, Linux cooked capture v1 and v2,
+    raw IP and BSD loopback, as described at https://www.tcpdump.org/linktypes.html.
+    """
+    if linktype == LINKTYPE_ETHERNET:
+        offset = ETHERNET_HEADER_LENGTH
+        if len(data) < offset:
+            raise ValueError(f"Ethernet header truncated: {len(data)} < {offset} bytes")
+        ethertype = (data[12] << 8) | data[13]
+        while ethertype in VLAN_ETHERTYPES:
+            offset += VLAN_TAG_LENGTH
+            if len(data) < offset:
+                raise ValueError(f"802.1Q VLAN tag truncated at byte {offset - VLAN_TAG_LENGTH}")
+            ethertype = (data[offset - 2] << 8) | data[offset - 1]
+        return offset, _ethertype_version(ethertype)
+    if linktype == LINKTYPE_LINUX_SLL:
+        if len(data) < SLL_HEADER_LENGTH:
+            raise ValueError(f"Linux SLL header truncated: {len(data)} < {SLL_HEADER_LENGTH} bytes")
+        return SLL_HEADER_LENGTH, _ethertype_version(_U16.unpack_from(data, 14)[0])
+    if linktype == LINKTYPE_LINUX_SLL2:
+        if len(data) < SLL2_HEADER_LENGTH:
+            raise ValueError(
+                f"Linux SLL2 header truncated: {len(data)} < {SLL2_HEADER_LENGTH} bytes"
+            )
+        return SLL2_HEADER_LENGTH, _ethertype_version(_U16.unpack_from(data)[0])
+    if linktype == LINKTYPE_RAW:
+        if not data:
+            raise ValueError("raw IP frame is empty")
+        return 0, data[0] >> 4
+    if linktype == LINKTYPE_IPV4:
+        return 0, 4
+    if linktype == LINKTYPE_IPV6:
+        return 0, 6
+    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        if len(data) < NULL_HEADER_LENGTH:
+            raise ValueError(f"loopback header truncated: {len(data)} < {NULL_HEADER_LENGTH} bytes")
+        if linktype == LINKTYPE_LOOP:
+            family = _U32.unpack_from(data)[0]
+        else:  # host byte order of the capturing machine, which the file does not record
+            family = _U32_LE.unpack_from(data)[0]
+            if family > 0xFFFF:
+                family = _U32.unpack_from(data)[0]
+        if family == AF_INET_BSD:
+            return NULL_HEADER_LENGTH, 4
+        return NULL_HEADER_LENGTH, 6 if family in AF_INET6_BSD else 0
+    return 0, 0
+
+
+def _ethertype_version(ethertype: int) -> int:
+    if ethertype == ETHERTYPE_IPV4:
+        return 4
+    return 6 if ethertype == ETHERTYPE_IPV6 else 0
