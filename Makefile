@@ -1,0 +1,45 @@
+# Two commands for a fresh Debian machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DB := sqlite:///var/etykieta.db
+DEMO_CAPTURES := $(sort $(wildcard tests/data/calls/demo_*.pcap))
+export ETYKIETA_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: demo test deps lab benchmark lint clean
+
+$(STAMP): pyproject.toml scripts/install-deps.sh
+	bash scripts/install-deps.sh python
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/etykieta --db $(DEMO_DB) db upgrade
+	$(VENV)/bin/etykieta --db $(DEMO_DB) ingest $(DEMO_CAPTURES)
+	$(VENV)/bin/etykieta --db $(DEMO_DB) summary
+
+deps:
+	bash scripts/install-deps.sh test
+
+test: $(STAMP) deps
+	bash scripts/ensure-postgres.sh
+	$(PY) -m pytest -q
+
+lab: $(STAMP) deps
+	bash tests/lab/make_captures.sh
+	bash tests/lab/pbx/make_captures.sh
+
+benchmark: $(STAMP) deps
+	$(PY) benchmarks/ingest.py
+
+lint: $(STAMP)
+	$(PY) -m pip install --quiet ruff mypy
+	$(PY) -m ruff check etykieta tests benchmarks
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .hypothesis

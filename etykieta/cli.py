@@ -1,0 +1,188 @@
+"""The ``etykieta`` command: ingest captures, list calls, summarise units, manage config and DB.
+
+Every command can be driven in-process by tests through click's ``CliRunner``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import __version__
+from .config import Settings, check_config, load_settings
+from .errors import CaptureFormatError, ConfigError
+from .ingest import Ingestor
+from .reports.calls_export import render_csv, render_json, render_table
+from .reports.summary import build_unit_summary, render_unit_summary
+from .storage.db import make_engine, make_sessionmaker, needs_upgrade, upgrade
+from .storage.repository import query_calls
+
+
+@dataclass
+class _Context:
+    config_path: str | None
+    db_url: str | None
+    _settings: Settings | None = None
+    _engine: Engine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path, database_url=self.db_url)
+            except ConfigError as exc:
+                for problem in exc.problems:
+                    click.echo(f"{exc.path}: {problem}", err=True)
+                raise click.exceptions.Exit(2) from exc
+        return self._settings
+
+    def sessions(self, *, migrate: bool = True) -> sessionmaker[Session]:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+            if migrate and needs_upgrade(self._engine):
+                upgrade(self._engine)
+        return make_sessionmaker(self._engine)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _iso(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO 8601 date/time: {value!r}", param_hint=name) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@click.group()
+@click.version_option(__version__)
+@click.option("--config", "config_path", envvar="ETYKIETA_CONFIG", type=click.Path(),
+              help="Config file (TOML). Default: $ETYKIETA_CONFIG, ./etykieta.toml, the example.")
+@click.option("--db", "db_url", help="Database URL; overrides [database] url.")
+@click.option("-v", "--verbose", count=True, help="Log more (-v: info, -vv: debug).")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: int) -> None:
+    """Etykieta: telephone etiquette monitor for a city hall PBX."""
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    state = _Context(config_path, db_url)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--as-of", help="Evaluate callback deadlines at this time (default: now).")
+@click.pass_obj
+def ingest(state: _Context, files: tuple[str, ...], as_of: str | None) -> None:
+    """Ingest pcap/pcapng capture FILES into the metrics database."""
+    now = _iso(as_of, "--as-of") or datetime.now(UTC)
+    ingestor = Ingestor(state.settings, state.sessions())
+    failed = 0
+    for path in files:
+        try:
+            summary = ingestor.ingest_file(path)
+        except FileNotFoundError:
+            click.echo(f"{path}: no such file", err=True)
+            failed += 1
+            continue
+        except IsADirectoryError:
+            click.echo(f"{path}: is a directory, not a capture file", err=True)
+            failed += 1
+            continue
+        except CaptureFormatError as exc:
+            click.echo(f"{path}: not a capture: {exc}", err=True)
+            failed += 1
+            continue
+        click.echo(summary.line())
+    ingestor.refresh_callbacks(now)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table",
+              show_default=True)
+@click.option("--since", help="Only calls started at or after this ISO 8601 time.")
+@click.option("--until", help="Only calls started before this ISO 8601 time.")
+@click.option("--unit", help="Only calls of this unit (its name as in the config).")
+@click.option("--as-of", help="Judge callback deadlines at this time (default: now).")
+@click.pass_obj
+def calls(state: _Context, fmt: str, since: str | None, until: str | None, unit: str | None,
+          as_of: str | None) -> None:
+    """List calls with ring time, outcome, transfer and callback."""
+    now = _iso(as_of, "--as-of") or datetime.now(UTC)
+    zone = ZoneInfo(state.settings.business_hours.timezone)
+    with state.sessions().begin() as session:
+        rows = query_calls(session, since=_iso(since, "--since"), until=_iso(until, "--until"),
+                           unit=unit)
+        render = {"json": render_json, "csv": render_csv, "table": render_table}[fmt]
+        click.echo(render(rows, now=now, zone=zone))
+
+
+@main.command()
+@click.option("--since", help="Only calls started at or after this ISO 8601 time.")
+@click.option("--until", help="Only calls started before this ISO 8601 time.")
+@click.option("--as-of", help="Judge callback deadlines at this time (default: now).")
+@click.pass_obj
+def summary(state: _Context, since: str | None, until: str | None, as_of: str | None) -> None:
+    """Per-unit table: calls, answered, % by the target ring, abandoned, transfers, callbacks."""
+    now = _iso(as_of, "--as-of") or datetime.now(UTC)
+    settings = state.settings
+    with state.sessions().begin() as session:
+        rows = query_calls(session, since=_iso(since, "--since"), until=_iso(until, "--until"))
+        table = build_unit_summary(rows, now, [u.name for u in settings.units])
+    click.echo(render_unit_summary(table, settings.rings.target))
+
+
+@main.group()
+def config() -> None:
+    """Configuration commands."""
+
+
+@config.command("check")
+@click.argument("path", required=False, type=click.Path())
+@click.pass_obj
+def config_check(state: _Context, path: str | None) -> None:
+    """Validate a config file; print each problem with its line and key."""
+    target = path or state.config_path
+    if target is None:
+        raise click.UsageError("give a config PATH (or --config / ETYKIETA_CONFIG)")
+    problems = check_config(target)
+    for problem in problems:
+        click.echo(f"{target}: {problem}", err=True)
+    if problems:
+        sys.exit(2)
+    click.echo(f"{target}: OK")
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(state: _Context) -> None:
+    """Create or migrate the database schema to the newest version."""
+    engine = make_engine(state.settings.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Reports: pure builders from stored calls to rows, and their renderings."""

@@ -1,0 +1,175 @@
+"""The metrics database: captures, calls, their legs and transfers, callback obligations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Capture(Base):
+    """One ingested capture file, with what could and could not be read."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    ingested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    packets: Mapped[int] = mapped_column(Integer, default=0)
+    sip_messages: Mapped[int] = mapped_column(Integer, default=0)
+    calls_found: Mapped[int] = mapped_column(Integer, default=0)
+    calls_added: Mapped[int] = mapped_column(Integer, default=0)
+    unparsable: Mapped[int] = mapped_column(Integer, default=0)
+    malformed_packets: Mapped[int] = mapped_column(Integer, default=0)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    ambiguous_links: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[str] = mapped_column(Text, default="")
+
+
+class Call(Base):
+    """A call as a person counts it (the caller-facing leg plus every leg linked to it)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (UniqueConstraint("call_id", "started_at", name="uq_calls_call_id_started"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(255), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    direction: Mapped[str] = mapped_column(String(16))
+    caller: Mapped[str] = mapped_column(String(64))
+    caller_e164: Mapped[str] = mapped_column(String(64), index=True)
+    dialed: Mapped[str] = mapped_column(String(64))
+    dialed_e164: Mapped[str] = mapped_column(String(64), index=True)
+    unit: Mapped[str | None] = mapped_column(String(200), index=True)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ring_seconds: Mapped[float | None] = mapped_column(Float)
+    rings: Mapped[int | None] = mapped_column(Integer)
+    within_target: Mapped[bool | None] = mapped_column(Boolean)
+    post_dial_delay_s: Mapped[float | None] = mapped_column(Float)
+    final_status: Mapped[int | None] = mapped_column(Integer)
+    end_cause: Mapped[str | None] = mapped_column(String(32))
+    link: Mapped[str] = mapped_column(String(16))
+    holds: Mapped[int] = mapped_column(Integer, default=0)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+
+    legs: Mapped[list[Leg]] = relationship(back_populates="call", cascade="all, delete-orphan",
+                                           order_by="Leg.started_at")
+    transfers: Mapped[list[Transfer]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="Transfer.seq")
+    callback: Mapped[CallbackObligation | None] = relationship(
+        back_populates="call", cascade="all, delete-orphan")
+
+
+class Leg(Base):
+    """One SIP dialog of a call; where its packets are in the capture (for drill-down)."""
+
+    __tablename__ = "legs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    caller: Mapped[str] = mapped_column(String(64))
+    callee: Mapped[str] = mapped_column(String(64))
+    extension: Mapped[str | None] = mapped_column(String(32))
+    final_status: Mapped[int | None] = mapped_column(Integer)
+    end_cause: Mapped[str | None] = mapped_column(String(32))
+    transport: Mapped[str] = mapped_column(String(8))
+    src: Mapped[str] = mapped_column(String(64))
+    dst: Mapped[str] = mapped_column(String(64))
+    first_packet: Mapped[int] = mapped_column(Integer)
+    last_packet: Mapped[int] = mapped_column(Integer)
+    retransmissions: Mapped[int] = mapped_column(Integer, default=0)
+
+    call: Mapped[Call] = relationship(back_populates="legs")
+
+
+class Transfer(Base):
+    """One transfer attempt (T4–T6)."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    from_extension: Mapped[str | None] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    call: Mapped[Call] = relationship(back_populates="transfers")
+
+
+class CallbackObligation(Base):
+    """A unit's duty to call a caller back (T6–T8), opened by a missed call or failed transfer."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         unique=True)
+    unit: Mapped[str] = mapped_column(String(200), index=True)
+    number: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    call: Mapped[Call] = relationship(back_populates="callback")

@@ -1,0 +1,59 @@
+"""Shared fixtures: the lab config, and a fresh migrated database on every backend under test.
+
+The database fixture runs each test on SQLite (always) and on PostgreSQL when
+``ETYKIETA_TEST_DATABASE_URL`` names one (``make test`` sets it and makes sure the server runs).
+Each PostgreSQL test gets its own schema, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from etykieta.config import Settings, load_settings
+from etykieta.storage import make_engine, upgrade
+
+DATA = Path(__file__).parent / "data"
+CALLS = DATA / "calls"
+LAB_CONFIG = DATA / "lab.toml"
+PG_URL = os.environ.get("ETYKIETA_TEST_DATABASE_URL", "")
+
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def lab_settings() -> Settings:
+    return load_settings(LAB_CONFIG)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database (nothing migrated yet)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'etykieta.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated database (``alembic upgrade head`` on a fresh one)."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
