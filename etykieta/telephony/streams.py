@@ -27,7 +27,6 @@ _START_LINE_PATTERN = (
     rb"|SIP/2\.0 [1-6][0-9]{2}(?: [^\r\n]*)?)\r?\n"
 )
 _START_LINE = re.compile(_START_LINE_PATTERN)
-_NEXT_START_LINE = re.compile(rb"^" + _START_LINE_PATTERN, re.MULTILINE)
 _START_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH = re.compile(
@@ -79,7 +78,8 @@ class TcpReassembler:
     A SYN sets the initial sequence number; a direction first seen mid-stream starts at its
     first segment. Retransmitted and overlapping bytes are delivered once. Out-of-order segments
     wait, up to ``max_buffered_bytes``/``max_buffered_segments`` or ``gap_timeout`` seconds of
-    packet time; then the stream skips the hole and ``gaps`` counts it. At most ``max_streams``
+    packet time, or until the sender's FIN or RST; then the stream skips the hole and ``gaps``
+    counts it. At most ``max_streams``
     directions are tracked; the least recently active one is dropped first.
     """
 
@@ -120,9 +120,7 @@ class TcpReassembler:
             state = self._streams[key] = _Direction(seq)
             self._evict()
         self._streams.move_to_end(key)
-        if seg.flags & TcpFlags.RST:
-            del self._streams[key]
-            return [StreamData(seg.number, seg.timestamp, seg.src, seg.dst, b"", closed=True)]
+        ending = bool(seg.flags & (TcpFlags.FIN | TcpFlags.RST))
         if seg.flags & TcpFlags.FIN:
             state.fin_seq = (seq + len(seg.payload)) & SEQ_MASK
         if seg.payload:
@@ -133,11 +131,12 @@ class TcpReassembler:
             data = self._drain(state)
             if data or gap:
                 chunks.append(StreamData(seg.number, seg.timestamp, seg.src, seg.dst, data, gap))
-            if not state.pending or not self._gap_overdue(state, seg.timestamp):
+            # Once the sender ends the stream, a hole before the end is not going to fill.
+            if not state.pending or not (ending or self._gap_overdue(state, seg.timestamp)):
                 break
             self._skip_gap(state, seg.timestamp)
             gap = True
-        if state.fin_seq == state.next_seq:
+        if seg.flags & TcpFlags.RST or state.fin_seq == state.next_seq:
             del self._streams[key]
             if chunks:
                 chunks[-1] = StreamData(seg.number, seg.timestamp, seg.src, seg.dst,
@@ -199,8 +198,8 @@ class SipStreamFramer:
 
     A message ends ``Content-Length`` bytes after the blank line that ends its headers; on a
     stream a missing Content-Length means 0. CRLF keep-alives (RFC 5626 §3.5.1) are skipped.
-    Bytes that do not start a SIP message are skipped up to the next line that looks like a
-    start line and counted in ``bytes_skipped``; a message larger than ``max_message_size`` is
+    Bytes that do not start a SIP message are skipped up to the next SIP start line and counted
+    in ``bytes_skipped``; a message larger than ``max_message_size`` is
     dropped and counted in ``oversized``.
     """
 
@@ -260,9 +259,13 @@ class SipStreamFramer:
         self._discard = 0
 
     def _resync(self) -> None:
-        """Skip to the next line that looks like a SIP start line, or keep the last partial line."""
+        """Skip to the next SIP start line, or keep the last partial line.
+
+        The start line is looked for anywhere, not only after a line break: after lost bytes
+        the next message follows the tail of a body with none.
+        """
         buffer = self._buffer
-        match = _NEXT_START_LINE.search(buffer, 1)
+        match = _START_LINE.search(buffer, 1)
         if match is not None:
             self._skip(match.start())
         else:
