@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..config import BusinessHours, CallbackPolicy, Directory
 from ..telephony.records import CallRecord
 from .calendar import BusinessCalendar
-from .rules import E164_PATTERN, Obligation
+from .rules import E164_PATTERN, Obligation, ObligationReason
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # T8: a call that no staff member answered is the unit's to return (voicemail included).
@@ -35,15 +35,17 @@ def obligation_for(record: CallRecord, *, directory: Directory, calendar: Busine
     if record.direction != "inbound" or not E164_PATTERN.fullmatch(record.caller_e164):
         return None
     transfer = record.transfer
-    if record.outcome in MISSED_OUTCOMES and record.unit is not None:
+    unit: str | None
+    reason: ObligationReason
+    if record.outcome in MISSED_OUTCOMES:
         opened_at, unit, reason = record.ended_at, record.unit, "missed_call"
     elif transfer is not None and transfer.outcome == "failed":
         target_unit = directory.unit_of(transfer.target) if transfer.target else None
         unit = target_unit.name if target_unit else record.unit
-        if unit is None:
-            return None
         opened_at, reason = transfer.failed_at or transfer.at, "failed_transfer"
     else:
+        return None
+    if unit is None:
         return None
     due_at = calendar.add_business_time(opened_at, policy.due_within_business_hours)
     return Obligation(opened_at=opened_at, due_at=due_at, number=record.caller_e164, unit=unit,

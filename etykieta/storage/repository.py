@@ -23,8 +23,9 @@ def add_calls(session: Session, records: Sequence[CallRecord],
     if not records:
         return 0
     keys = [(r.call_id, r.started_at) for r in records]
-    existing: set[tuple[str, datetime]] = set(session.execute(select(Call.call_id, Call.started_at).where(
-        tuple_(Call.call_id, Call.started_at).in_(keys))).all())
+    stored = select(Call.call_id, Call.started_at).where(
+        tuple_(Call.call_id, Call.started_at).in_(keys))
+    existing: set[tuple[str, datetime]] = {(row[0], row[1]) for row in session.execute(stored)}
     added = 0
     for record, obligation in zip(records, obligations, strict=True):
         if (record.call_id, record.started_at) in existing:

@@ -35,7 +35,8 @@ class SignallingAnalyzer:
     def __init__(self, settings: Settings, directory: Directory | None = None, *,
                  extractor: SipExtractor | None = None) -> None:
         self.directory = directory or Directory(settings)
-        ports = settings.capture.sip_ports
+        configured = settings.capture.sip_ports
+        ports = frozenset(configured) if configured is not None else None
         self.extractor = extractor or SipExtractor(sip_ports=ports)
         self.tracker = LegTracker(link_header=settings.pbx.link_header)
         self.assembler = CallAssembler(

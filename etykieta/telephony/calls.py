@@ -372,8 +372,8 @@ class _CallBuilder:
         return TransferRecord(kind=kind, from_extension=sender, target=target,
                               outcome=outcome, reason=reason, at=_utc(at),
                               failed_at=None if outcome == "connected" else _utc(
-                                  (target_leg.ended_at if target_leg and target_leg.ended_at
-                                   else at)))
+                                  target_leg.ended_at if target_leg and target_leg.ended_at
+                                   else at))
 
     def _transfer_outcome(self, target_leg: Leg | None, refer: Refer | None
                           ) -> tuple[str, str | None]:

@@ -13,8 +13,8 @@ import enum
 from dataclasses import dataclass, field
 
 from .packets import Endpoint
-from .sip import NameAddr, Replaces, SipMessage, SipUri
 from .sdp import SessionDescription
+from .sip import NameAddr, Replaces, SipMessage, SipUri
 
 
 class LegState(enum.Enum):
