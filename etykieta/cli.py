@@ -21,6 +21,7 @@ from .errors import CaptureFormatError, ConfigError
 from .ingest import Ingestor
 from .reports.calls_export import render_csv, render_json, render_table
 from .reports.summary import build_unit_summary, render_unit_summary
+from .speech.greeting_cli import greeting
 from .storage.db import make_engine, make_sessionmaker, needs_upgrade, upgrade
 from .storage.repository import query_calls
 
@@ -182,6 +183,9 @@ def db_upgrade(state: _Context) -> None:
     finally:
         engine.dispose()
     click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+main.add_command(greeting)
 
 
 if __name__ == "__main__":  # pragma: no cover
