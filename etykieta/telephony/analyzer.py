@@ -3,15 +3,19 @@
 ``SignallingAnalyzer`` chains the packet pipeline, the SIP parser, the leg tracker and the call
 assembler. It is sans-I/O: a capture adapter (file, live interface, HEP listener) calls
 ``receive(packet)`` for each frame and ``close()`` at the end; capture time drives every timer.
+A ``MediaObserver`` (the speech side's collector) may listen to leg events and to the datagrams
+that are not SIP.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..config import Directory, Settings
 from .calls import CallAssembler
-from .packets import CapturedPacket
+from .events import LegEvent
+from .packets import CapturedPacket, Datagram
 from .pipeline import SipExtractor
 from .records import CallRecord
 from .sip import SipMessage
@@ -19,6 +23,14 @@ from .tracker import LegTracker
 
 TIMER_STEP_S = 1.0  # how often (in capture time) timers run
 MAX_UNPARSABLE_SAMPLES = 100
+
+
+class MediaObserver(Protocol):
+    """What the analyzer tells a media collector."""
+
+    def on_event(self, event: LegEvent) -> None: ...
+
+    def on_datagram(self, datagram: Datagram) -> None: ...
 
 
 @dataclass(slots=True)
@@ -33,11 +45,13 @@ class SignallingAnalyzer:
     """Frames → SIP messages → legs → calls."""
 
     def __init__(self, settings: Settings, directory: Directory | None = None, *,
-                 extractor: SipExtractor | None = None) -> None:
+                 media: MediaObserver | None = None) -> None:
         self.directory = directory or Directory(settings)
         configured = settings.capture.sip_ports
         ports = frozenset(configured) if configured is not None else None
-        self.extractor = extractor or SipExtractor(sip_ports=ports)
+        self.media = media
+        self.extractor = SipExtractor(
+            sip_ports=ports, on_datagram=media.on_datagram if media is not None else None)
         self.tracker = LegTracker(link_header=settings.pbx.link_header)
         self.assembler = CallAssembler(
             self.directory, settings.rings, link_window_s=settings.pbx.link_window_s,
@@ -62,25 +76,28 @@ class SignallingAnalyzer:
             except ValueError as exc:
                 self._unparsable(raw.number, str(exc))
                 continue
-            for event in self.tracker.receive(msg, raw):
-                finished.extend(self.assembler.feed(event))
+            finished.extend(self._feed(self.tracker.receive(msg, raw)))
         return finished
 
     def handle_timer(self, now: float) -> list[CallRecord]:
         """Advance time without a packet (live capture calls this from its clock)."""
         self._next_timer = now + TIMER_STEP_S
-        finished: list[CallRecord] = []
-        for event in self.tracker.handle_timer(now):
-            finished.extend(self.assembler.feed(event))
+        finished = self._feed(self.tracker.handle_timer(now))
         finished.extend(self.assembler.handle_timer(now))
         return finished
 
     def close(self) -> list[CallRecord]:
         """End of input: close open legs as ``unknown`` and finish every call."""
-        finished: list[CallRecord] = []
-        for event in self.tracker.close(self._now):
-            finished.extend(self.assembler.feed(event))
+        finished = self._feed(self.tracker.close(self._now))
         finished.extend(self.assembler.close())
+        return finished
+
+    def _feed(self, events: list[LegEvent]) -> list[CallRecord]:
+        finished: list[CallRecord] = []
+        for event in events:
+            if self.media is not None:
+                self.media.on_event(event)
+            finished.extend(self.assembler.feed(event))
         return finished
 
     def _unparsable(self, number: int, error: str) -> None:

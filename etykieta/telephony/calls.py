@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..config import Directory, RingCadence
-from .events import LegEnded, LegEvent, LegStarted
+from .events import LegEvent, LegStarted
 from .legs import EndCause, Leg, LegState, Refer
 from .records import CallRecord, LegRecord, TransferRecord
 from .sipuri import NameAddr, SipUri, number_of
@@ -84,8 +84,7 @@ class CallAssembler:
     def feed(self, event: LegEvent) -> list[CallRecord]:
         if isinstance(event, LegStarted):
             self._place(event.leg)
-        elif isinstance(event, LegEnded):
-            pass  # the group reads the leg's state when it settles
+        # other events need nothing here: a group reads its legs' state when it settles
         return []
 
     def handle_timer(self, now: float) -> list[CallRecord]:
@@ -309,6 +308,7 @@ class _CallBuilder:
             link=self.group.link,
             holds=sum(leg.holds for leg in self.group.legs),
             transfers=tuple(transfers),
+            answering_call_id=answering.call_id if answering is not None else None,
             legs=tuple(self._leg_record(leg) for leg in self.group.legs),
         )
 

@@ -66,9 +66,14 @@ class CallRecord:
     link: str  # how the legs were linked: single, header, refer, number, ambiguous
     holds: int
     transfers: tuple[TransferRecord, ...]
+    answering_call_id: str | None  # the leg whose answer the caller heard (the employee's)
     legs: tuple[LegRecord, ...]
 
     @property
     def transfer(self) -> TransferRecord | None:
         """The transfer a report shows: the last one (it decided where the caller ended up)."""
         return self.transfers[-1] if self.transfers else None
+
+    @property
+    def answering_leg(self) -> LegRecord | None:
+        return next((leg for leg in self.legs if leg.call_id == self.answering_call_id), None)

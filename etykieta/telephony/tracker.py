@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .events import LegEnded, LegEvent, LegStarted
+from .events import LegAnswered, LegEnded, LegEvent, LegStarted, MediaMoved
 from .legs import EndCause, HopTimes, Leg, LegState, Refer, leg_from_invite
 from .pipeline import RawSipMessage
+from .sdp import SessionDescription
 from .sip import SipMessage
 
 # RFC 3261 §17.1.1.2: Timer B = 64·T1 = 32 s; retransmissions and late ACKs stay inside it.
@@ -84,13 +85,19 @@ class LegTracker:
         leg.last_packet = raw.number
         leg.last_seen = raw.timestamp
         before = leg.state
+        answered = leg.answer_tag is not None
+        events: list[LegEvent] = []
         if msg.is_request:
-            self._request(leg, msg, raw)
+            moved = self._request(leg, msg, raw)
+            if moved is not None:
+                events.append(MediaMoved(leg, moved, raw.timestamp))
         else:
             self._response(leg, msg, raw)
+        if not answered and leg.answer_tag is not None:
+            events.append(LegAnswered(leg, raw.timestamp))
         if leg.state is LegState.TERMINATED and before is not LegState.TERMINATED:
-            return [LegEnded(leg)]
-        return []
+            events.append(LegEnded(leg))
+        return events
 
     def handle_timer(self, now: float) -> list[LegEvent]:
         """Retire lingering legs and time out silent ones; call as capture time advances."""
@@ -150,13 +157,15 @@ class LegTracker:
         self.stats.legs += 1
         return LegStarted(leg)
 
-    def _request(self, leg: Leg, msg: SipMessage, raw: RawSipMessage) -> None:
+    def _request(self, leg: Leg, msg: SipMessage, raw: RawSipMessage
+                 ) -> SessionDescription | None:
+        """Apply an in-leg request; return the caller side's new SDP if it moved its media."""
         pending = self._pending[leg.call_id]
         method = msg.method
         if method == "INVITE" and msg.to.tag is None:
             self._initial_invite_copy(leg, pending, msg, raw)
         elif method in ("INVITE", "UPDATE"):
-            self._session_change(leg, msg)
+            return self._session_change(leg, msg)
         elif method == "CANCEL":
             hop = msg.via_count()
             times = leg.hops.setdefault(hop, HopTimes())
@@ -167,7 +176,7 @@ class LegTracker:
                 leg.final_reason_cause = _reason_cause(msg)
         elif method == "BYE":
             if not leg.seen_once(0, "BYE", msg.cseq.number):
-                return
+                return None
             if leg.state is not LegState.TERMINATED:
                 caller = msg.from_.tag == leg.from_tag
                 leg.final_reason_cause = _reason_cause(msg)
@@ -185,6 +194,7 @@ class LegTracker:
             if (status is not None and event.startswith("refer") and leg.refers
                     and leg.seen_once(0, "NOTIFY", msg.cseq.number)):
                 leg.refers[-1].notify_statuses.append(status)
+        return None
 
     def _initial_invite_copy(self, leg: Leg, pending: _Pending, msg: SipMessage,
                              raw: RawSipMessage) -> None:
@@ -211,13 +221,16 @@ class LegTracker:
         if leg.offer is None:
             leg.offer = msg.sdp
 
-    def _session_change(self, leg: Leg, msg: SipMessage) -> None:
-        """re-INVITE or UPDATE inside the dialog: count a hold (RFC 3264 §8.4)."""
+    def _session_change(self, leg: Leg, msg: SipMessage) -> SessionDescription | None:
+        """re-INVITE or UPDATE inside the dialog: a hold (RFC 3264 §8.4) or moved media."""
         if not leg.seen_once(0, msg.method or "", msg.cseq.number):
-            return
+            return None
         sdp = msg.sdp
-        if sdp is not None and any(m.direction in HOLD_DIRECTIONS for m in sdp.media):
+        if sdp is None:
+            return None
+        if any(m.direction in HOLD_DIRECTIONS for m in sdp.media):
             leg.holds += 1
+        return sdp if msg.from_.tag == leg.from_tag else None
 
     # -- responses -----------------------------------------------------------------------
     def _response(self, leg: Leg, msg: SipMessage, raw: RawSipMessage) -> None:

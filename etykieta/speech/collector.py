@@ -1,0 +1,124 @@
+"""The answering employee's audio of each call, collected while the signalling core runs.
+
+``MediaCollector`` plugs into :class:`~etykieta.telephony.analyzer.SignallingAnalyzer`: leg events
+tell it which datagrams to keep (the callee → caller direction of every answered leg, to the
+address the caller side announced in SDP), the analyzer hands it every non-SIP datagram, and
+when a call is finished ``take(record)`` renders the opening window (``[speech] window_s`` from
+the answer, T1/T2/T9) and the closing window (the last ``closing_window_s``, T10) of the leg
+whose answer the caller heard. Only those windows are ever stored, so memory does not grow with
+call length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..telephony.events import LegAnswered, LegEvent, MediaMoved
+from ..telephony.media import MediaRouter
+from ..telephony.packets import Datagram
+from ..telephony.records import CallRecord
+from ..telephony.sdp import SessionDescription
+from .audio import MediaStream, RenderedAudio, RtpStreamAssembler
+
+SECURE_PROFILES = ("RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF")
+
+
+@dataclass(frozen=True, slots=True)
+class CallAudio:
+    """What the employee said at the start and at the end of a call, as Etykieta heard it."""
+
+    leg_call_id: str
+    destination: tuple[str, int] | None  # where the employee's RTP was sent
+    payload_types: dict[int, tuple[str, int]]
+    opening: RenderedAudio | None  # None: no media was negotiated (or it was SRTP)
+    closing: RenderedAudio | None
+    reason: str | None = None  # why there is no audio, when there is none
+
+
+@dataclass(slots=True)
+class _Stream:
+    assembler: RtpStreamAssembler
+    stream: MediaStream
+    answered_at: float
+
+
+def employee_stream(offer: SessionDescription | None) -> tuple[MediaStream | None, str | None]:
+    """The stream the callee sends to: the caller side's audio section, or why there is none."""
+    if offer is None:
+        return None, "no SDP offer in the INVITE (late offer not followed)"
+    audio = next((m for m in offer.media if m.media == "audio"), None)
+    if audio is None:
+        return None, "no audio in the SDP offer"
+    if audio.proto.upper() in SECURE_PROFILES:
+        return None, f"media is encrypted ({audio.proto})"
+    stream = MediaStream.from_sdp(audio)
+    return stream, None if stream is not None else "audio rejected in SDP (port 0)"
+
+
+class MediaCollector:
+    """Keeps the opening and closing windows of the callee's audio on every answered leg."""
+
+    def __init__(self, window_s: float, closing_window_s: float) -> None:
+        self.window_s = window_s
+        self.closing_window_s = closing_window_s
+        self.router = MediaRouter()
+        self._streams: dict[str, _Stream] = {}
+        self._no_media: dict[str, str] = {}
+
+    def on_event(self, event: LegEvent) -> None:
+        if isinstance(event, LegAnswered):
+            self._watch(event.leg.call_id, event.leg.offer, event.at, new=True)
+        elif isinstance(event, MediaMoved) and event.leg.call_id in self._streams:
+            self._watch(event.leg.call_id, event.sdp, event.at, new=False)
+
+    def on_datagram(self, datagram: Datagram) -> None:
+        key = self.router.route(datagram)
+        if key is not None:
+            self._streams[key].assembler.push(datagram.timestamp, datagram.payload)
+
+    def take(self, record: CallRecord) -> CallAudio | None:
+        """The audio of a finished call's answering leg; forgets every leg of the call."""
+        leg = record.answering_leg
+        audio: CallAudio | None = None
+        if leg is not None:
+            audio = self._render(leg.call_id, leg.ended_at.timestamp() if leg.ended_at else None)
+        for other in record.legs:
+            self.router.unwatch(other.call_id)
+            self._streams.pop(other.call_id, None)
+            self._no_media.pop(other.call_id, None)
+        return audio
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._streams)
+
+    def _watch(self, call_id: str, sdp: SessionDescription | None, at: float, *,
+               new: bool) -> None:
+        stream, reason = employee_stream(sdp)
+        if stream is None:
+            if new:
+                self._no_media[call_id] = reason or "no media"
+            return
+        if new:
+            assembler = RtpStreamAssembler(stream.payload_types,
+                                           keep=[(at, at + self.window_s)],
+                                           tail_s=self.closing_window_s)
+            self._streams[call_id] = _Stream(assembler, stream, at)
+        else:
+            self._streams[call_id].assembler.payload_types.update(stream.payload_types)
+        dst = stream.destination
+        self.router.watch(call_id, (dst.ip, dst.port), at)
+
+    def _render(self, call_id: str, ended_at: float | None) -> CallAudio:
+        held = self._streams.get(call_id)
+        if held is None:
+            reason = self._no_media.get(call_id, "the answer carried no media")
+            return CallAudio(call_id, None, {}, None, None, reason)
+        start = held.answered_at
+        opening = held.assembler.render(start, self.window_s)
+        end = ended_at if ended_at is not None else start + self.window_s
+        closing_start = max(start, end - self.closing_window_s)
+        closing = held.assembler.render(closing_start, max(0.0, end - closing_start))
+        dst = held.stream.destination
+        return CallAudio(call_id, (dst.ip, dst.port), dict(held.assembler.payload_types),
+                         opening, closing)
