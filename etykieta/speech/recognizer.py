@@ -1,0 +1,291 @@
+"""The Vosk adapter: one model per process, telephone audio in, a `Transcript` out.
+
+Facts this module is built on are measured in ``shared/FIELD-NOTES.md`` (Vosk section):
+
+- Vosk upsamples 8 kHz input only if the model's ``conf/mfcc.conf`` allows it, so audio is
+  resampled here, with soxr, to the rate the model was trained on.
+- A malformed grammar string (``'not json'``, ``'[]'``) segfaults the process: a grammar reaches
+  Vosk only after `validate_grammar` has re-serialised it.
+- A recognizer keeps its graph cache; freed memory stays in the process until ``malloc_trim(0)``.
+  One recognizer per call, freed and trimmed after it.
+- The unknown-word token is ``[unk]`` in some models and ``<UNK>`` in others: the model is asked.
+
+``vosk`` and ``soxr`` are imported when a model is loaded, so the package works without them;
+`VoskEngine.load` then raises `SpeechUnavailable` with the reason.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import platform
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from etykieta.errors import EtykietaError
+from etykieta.speech.transcript import Transcript
+from etykieta.speech.wav import read_wav
+
+DEFAULT_SAMPLE_RATE = 16000
+"""Kaldi's default ``--sample-frequency`` when the model's mfcc.conf does not set one."""
+UNKNOWN_TOKEN_SPELLINGS = ("[unk]", "<UNK>")
+"""Spellings of the unknown-word token, in the order the model is asked about them."""
+CHUNK_SECONDS = 0.25
+"""Audio fed to the recognizer per `AcceptWaveform` call."""
+MFCC_CONF = Path("conf") / "mfcc.conf"
+VOSK_LOG_LEVEL = -1
+"""Vosk's verbosity: -1 hides its info log; warnings (e.g. a grammar word missing from the
+vocabulary, which `build_grammar` prevents) still reach stderr."""
+
+_SAMPLE_FREQUENCY = re.compile(r"^\s*--sample-frequency\s*=\s*([0-9.]+)\s*$", re.MULTILINE)
+
+Pcm = npt.NDArray[np.int16] | bytes
+
+
+class SpeechUnavailable(EtykietaError):  # noqa: N818 - names a state, not a fault
+    """Speech recognition cannot run here; ``reason`` says why (no vosk, no model, bad model)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineReport:
+    """What ``etykieta speech check`` prints: is the model usable, and how fast is it here."""
+
+    model_path: str
+    load_s: float
+    sample_rate: int
+    unknown_token: str | None
+    sample_path: str
+    audio_s: float
+    transcribe_s: float
+    transcript: Transcript
+    missing_words: tuple[str, ...]
+
+    @property
+    def real_time_factor(self) -> float:
+        """Seconds of computing per second of audio (below 1: faster than real time)."""
+        return self.transcribe_s / self.audio_s if self.audio_s else 0.0
+
+
+def validate_grammar(grammar: str) -> str:
+    """Return ``grammar`` re-serialised by json.dumps; raise ValueError if Vosk could crash on it.
+
+    Vosk accepts a JSON list of phrases; anything else ('not json', '[]') segfaults it
+    (FIELD-NOTES). Phrases are whitespace-normalised; ``ensure_ascii=False`` because Vosk reads
+    ``\\uXXXX`` escapes literally (measured: every escaped Korean word was "missing in vocabulary").
+    """
+    try:
+        phrases = json.loads(grammar)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"grammar is not JSON: {exc}") from None
+    if not isinstance(phrases, list) or not phrases:
+        raise ValueError("grammar must be a non-empty JSON list of phrases")
+    normalised = []
+    for phrase in phrases:
+        if not isinstance(phrase, str):
+            raise ValueError(f"grammar phrase is not a string: {phrase!r}")
+        words = phrase.split()
+        if not words:
+            raise ValueError("grammar phrase is empty")
+        normalised.append(" ".join(words))
+    return json.dumps(normalised, ensure_ascii=False)
+
+
+def model_sample_rate(model_path: Path) -> int:
+    """The rate the model expects, from its ``conf/mfcc.conf`` (Kaldi's default 16000 if unset)."""
+    try:
+        conf = (model_path / MFCC_CONF).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return DEFAULT_SAMPLE_RATE
+    found = _SAMPLE_FREQUENCY.findall(conf)
+    return int(float(found[-1])) if found else DEFAULT_SAMPLE_RATE
+
+
+def trim_memory() -> None:
+    """Give freed heap memory back to the OS (glibc only); Vosk's freed caches stay otherwise."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    return ctypes.CDLL("libc.so.6") if platform.libc_ver()[0] == "glibc" else None
+
+
+class VoskEngine:
+    """A loaded Vosk model. Create with `VoskEngine.load`; use from one process."""
+
+    def __init__(
+        self,
+        model: Any,
+        model_path: Path,
+        sample_rate: int,
+        unknown_token: str | None,
+        load_s: float,
+    ) -> None:
+        self._model = model
+        self.model_path = model_path
+        self.sample_rate = sample_rate
+        self.unknown_token = unknown_token
+        self.load_s = load_s
+
+    @classmethod
+    def load(cls, model_path: str | Path) -> VoskEngine:
+        """Load the model at ``model_path``; raise `SpeechUnavailable` saying why it cannot be."""
+        path = Path(model_path)
+        if not path.is_dir():
+            raise SpeechUnavailable(f"Vosk model directory not found: {path}")
+        for needed in ("am", "conf"):
+            if not (path / needed).is_dir():
+                raise SpeechUnavailable(f"{path} is not a Vosk model (no {needed}/ directory)")
+        try:
+            sample_rate = model_sample_rate(path)
+        except OSError as exc:
+            raise SpeechUnavailable(f"cannot read the Vosk model's config: {exc}") from exc
+        vosk, _ = _speech_modules()
+        vosk.SetLogLevel(VOSK_LOG_LEVEL)
+        started = time.perf_counter()
+        try:
+            model = vosk.Model(str(path))
+        except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+            raise SpeechUnavailable(f"Vosk could not load the model at {path}: {exc}") from exc
+        load_s = time.perf_counter() - started
+        known = [t for t in UNKNOWN_TOKEN_SPELLINGS if model.vosk_model_find_word(t) != -1]
+        unknown = known[0] if known else None
+        return cls(model, path, sample_rate, unknown, load_s)
+
+    def knows(self, word: str) -> bool:
+        """Whether ``word``, spelled exactly so, is in the model's vocabulary."""
+        return bool(self._model.vosk_model_find_word(word) != -1)
+
+    def missing_words(self, words: Iterable[str]) -> list[str]:
+        """The words the model lacks, lower-cased, each once, in the order first seen.
+
+        Each item may be a phrase; it is split on whitespace.
+        """
+        missing: dict[str, None] = {}
+        for phrase in words:
+            for word in phrase.lower().split():
+                if word not in missing and not self.knows(word):
+                    missing[word] = None
+        return list(missing)
+
+    def build_grammar(self, phrases: Iterable[str]) -> str:
+        """A Vosk grammar of ``phrases`` reduced to known words, plus the unknown-word token.
+
+        A phrase keeps its in-vocabulary words in order; one with none is dropped. Raises
+        ValueError if nothing would be left (not even an unknown-word token).
+        """
+        kept: dict[str, None] = {}
+        for phrase in phrases:
+            known = [w for w in phrase.lower().split() if self.knows(w)]
+            if known:
+                kept[" ".join(known)] = None
+        if self.unknown_token is not None:
+            kept[self.unknown_token] = None
+        if not kept:
+            raise ValueError("no phrase of the grammar is in the model's vocabulary")
+        return validate_grammar(json.dumps(list(kept), ensure_ascii=False))
+
+    def transcribe(self, pcm: Pcm, rate: int, *, grammar: str | None = None) -> Transcript:
+        """Recognise ``pcm`` (16-bit mono at ``rate``); word times are seconds from its start.
+
+        With ``grammar`` (see `build_grammar`) the recognizer only chooses among its phrases.
+        Raises ValueError for malformed audio or a grammar Vosk could crash on.
+        """
+        checked = validate_grammar(grammar) if grammar is not None else None
+        return self.transcribe_unvalidated(pcm, rate, grammar=checked)
+
+    def transcribe_unvalidated(
+        self, pcm: Pcm, rate: int, *, grammar: str | None = None
+    ) -> Transcript:
+        """`transcribe` without checking the grammar: a malformed one kills the process.
+
+        Only for tests that must crash a worker on purpose; everything else calls `transcribe`.
+        """
+        samples = self._at_model_rate(_as_samples(pcm), rate)
+        vosk, _ = _speech_modules()
+        if grammar is None:
+            recognizer = vosk.KaldiRecognizer(self._model, float(self.sample_rate))
+        else:
+            recognizer = vosk.KaldiRecognizer(self._model, float(self.sample_rate), grammar)
+        try:
+            recognizer.SetWords(True)
+            results = []
+            data = samples.astype("<i2").tobytes()
+            step = 2 * max(1, int(self.sample_rate * CHUNK_SECONDS))
+            for offset in range(0, len(data), step):
+                if recognizer.AcceptWaveform(data[offset : offset + step]):
+                    results.append(recognizer.Result())
+            results.append(recognizer.FinalResult())
+        finally:
+            del recognizer
+            trim_memory()
+        return _merge(results)
+
+    def check(self, sample_wav: str | Path, vocabulary: Iterable[str] = ()) -> EngineReport:
+        """Transcribe ``sample_wav`` with timing; list the ``vocabulary`` words the model lacks."""
+        samples, rate = read_wav(str(sample_wav))  # wave.open takes no Path on 3.11
+        started = time.perf_counter()
+        transcript = self.transcribe(samples, rate)
+        transcribe_s = time.perf_counter() - started
+        return EngineReport(
+            model_path=str(self.model_path),
+            load_s=self.load_s,
+            sample_rate=self.sample_rate,
+            unknown_token=self.unknown_token,
+            sample_path=str(sample_wav),
+            audio_s=len(samples) / rate,
+            transcribe_s=transcribe_s,
+            transcript=transcript,
+            missing_words=tuple(self.missing_words(vocabulary)),
+        )
+
+    def _at_model_rate(self, samples: npt.NDArray[np.int16], rate: int) -> npt.NDArray[np.int16]:
+        if rate <= 0:
+            raise ValueError(f"sample rate must be positive, got {rate}")
+        if rate == self.sample_rate or samples.size == 0:
+            return samples
+        _, soxr = _speech_modules()
+        resampled: npt.NDArray[np.int16] = soxr.resample(samples, rate, self.sample_rate)
+        return resampled
+
+
+def _speech_modules() -> tuple[Any, Any]:
+    """``(vosk, soxr)``, imported on first use; `SpeechUnavailable` names a missing one."""
+    try:
+        import soxr  # type: ignore[import-untyped]
+        import vosk  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise SpeechUnavailable(
+            f"speech recognition needs the '{exc.name}' package (pip install vosk soxr)"
+        ) from exc
+    return vosk, soxr
+
+
+def _as_samples(pcm: Pcm) -> npt.NDArray[np.int16]:
+    if isinstance(pcm, bytes | bytearray | memoryview):
+        data = bytes(pcm)
+        if len(data) % 2:
+            raise ValueError(f"16-bit PCM needs an even number of bytes, got {len(data)}")
+        return np.frombuffer(data, dtype="<i2").astype(np.int16)
+    if not isinstance(pcm, np.ndarray) or pcm.dtype != np.int16 or pcm.ndim != 1:
+        raise ValueError("PCM must be bytes or a one-dimensional int16 numpy array")
+    return pcm
+
+
+def _merge(results: list[str]) -> Transcript:
+    """One transcript from every Result()/FinalResult() of a recognizer, in order."""
+    return Transcript.from_vosk("\n".join(results))
