@@ -71,6 +71,9 @@ class MediaCollector:
         elif isinstance(event, MediaMoved) and event.leg.call_id in self._streams:
             self._watch(event.leg.call_id, event.sdp, event.at, new=False)
 
+    def wants_port(self, port: int) -> bool:
+        return self.router.watches_port(port)
+
     def on_datagram(self, datagram: Datagram) -> None:
         key = self.router.route(datagram)
         if key is not None:

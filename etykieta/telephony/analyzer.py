@@ -32,6 +32,8 @@ class MediaObserver(Protocol):
 
     def on_datagram(self, datagram: Datagram) -> None: ...
 
+    def wants_port(self, port: int) -> bool: ...
+
 
 @dataclass(slots=True)
 class AnalyzerStats:
@@ -51,7 +53,8 @@ class SignallingAnalyzer:
         ports = frozenset(configured) if configured is not None else None
         self.media = media
         self.extractor = SipExtractor(
-            sip_ports=ports, on_datagram=media.on_datagram if media is not None else None)
+            sip_ports=ports, on_datagram=media.on_datagram if media is not None else None,
+            wants_port=media.wants_port if media is not None else None)
         self.tracker = LegTracker(link_header=settings.pbx.link_header)
         self.assembler = CallAssembler(
             self.directory, settings.rings, link_window_s=settings.pbx.link_window_s,

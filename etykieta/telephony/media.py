@@ -33,6 +33,7 @@ class MediaRouter:
 
     _by_destination: dict[Address, list[_Watch]] = field(default_factory=dict)
     _by_key: dict[str, _Watch] = field(default_factory=dict)
+    _ports: dict[int, int] = field(default_factory=dict)  # port → watches using it
 
     def watch(self, key: str, destination: Address, since: float) -> None:
         """Start (or move, after a re-INVITE) the stream ``key`` to ``destination``."""
@@ -40,6 +41,7 @@ class MediaRouter:
         watch = _Watch(key, destination, since)
         self._by_key[key] = watch
         self._by_destination.setdefault(destination, []).append(watch)
+        self._ports[destination[1]] = self._ports.get(destination[1], 0) + 1
 
     def unwatch(self, key: str) -> None:
         watch = self._by_key.pop(key, None)
@@ -49,6 +51,14 @@ class MediaRouter:
         bucket.remove(watch)
         if not bucket:
             del self._by_destination[watch.destination]
+        port = watch.destination[1]
+        self._ports[port] -= 1
+        if not self._ports[port]:
+            del self._ports[port]
+
+    def watches_port(self, port: int) -> bool:
+        """Cheap pre-filter for the packet decoder: is any stream sent to this port?"""
+        return port in self._ports
 
     def route(self, datagram: Datagram) -> str | None:
         """The key of the stream this datagram belongs to, or None (cheap for the rest)."""

@@ -13,6 +13,7 @@ import enum
 import socket
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # pcap LINKTYPE_* values (https://www.tcpdump.org/linktypes.html)
@@ -100,6 +101,10 @@ class Endpoint:
 
     def __str__(self) -> str:
         return f"[{self.ip}]:{self.port}" if ":" in self.ip else f"{self.ip}:{self.port}"
+
+
+# (first payload byte or -1, source port, destination port) -> decode this datagram?
+UdpFilter = Callable[[int, int, int], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +225,7 @@ class DecoderStats:
     non_ip: int = 0  # ARP, LLDP, ... and frames of a link type this decoder does not know
     other_protocol: int = 0  # IP, but neither UDP nor TCP (ICMP, ESP, ...)
     fragments: int = 0  # IP fragments taken in (each one is held until its set completes)
+    filtered: int = 0  # UDP datagrams the udp_filter turned away before they were built
 
 
 class PacketDecoder:
@@ -228,8 +234,12 @@ class PacketDecoder:
     Stateful only for IP fragment reassembly, whose clock is the packets' timestamps.
     """
 
-    def __init__(self, reassembler: FragmentReassembler | None = None) -> None:
+    def __init__(self, reassembler: FragmentReassembler | None = None, *,
+                 udp_filter: UdpFilter | None = None) -> None:
         self.reassembler = reassembler if reassembler is not None else FragmentReassembler()
+        # Most UDP next to a PBX is RTP nobody asked for: a filter that sees the first payload
+        # byte and the ports lets the decoder skip building a Datagram for it.
+        self.udp_filter = udp_filter
         self.stats = DecoderStats()
         self._addresses: dict[bytes, str] = {}
         self._endpoints: dict[tuple[bytes, int], Endpoint] = {}
@@ -332,6 +342,12 @@ class PacketDecoder:
                 raise ValueError(f"UDP length {length} < {UDP_HEADER_LENGTH}")
             if length > len(payload):
                 raise ValueError(f"UDP length {length} exceeds IP payload of {len(payload)}")
+            udp_filter = self.udp_filter
+            if udp_filter is not None:
+                first = payload[UDP_HEADER_LENGTH] if length > UDP_HEADER_LENGTH else -1
+                if not udp_filter(first, sport, dport):
+                    self.stats.filtered += 1
+                    return None
             return Datagram(pkt.number, pkt.timestamp, self._endpoint(src, sport),
                             self._endpoint(dst, dport), payload[UDP_HEADER_LENGTH:length])
         if proto == IPPROTO_TCP:

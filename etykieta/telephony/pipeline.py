@@ -22,6 +22,7 @@ from etykieta.telephony.packets import (
 )
 from etykieta.telephony.streams import (
     MAX_SIP_MESSAGE_SIZE,
+    SIP_START_BYTES,
     SipStreamFramer,
     StreamKey,
     TcpReassembler,
@@ -70,6 +71,7 @@ class SipExtractor:
         *,
         sip_ports: frozenset[int] | None = None,
         on_datagram: Callable[[Datagram], None] | None = None,
+        wants_port: Callable[[int], bool] | None = None,
         decoder: PacketDecoder | None = None,
         reassembler: TcpReassembler | None = None,
         max_message_size: int = MAX_SIP_MESSAGE_SIZE,
@@ -79,7 +81,10 @@ class SipExtractor:
         self.on_datagram = on_datagram
         self.max_message_size = max_message_size
         self.max_malformed_samples = max_malformed_samples
+        self.wants_port = wants_port
         self._decoder = decoder if decoder is not None else PacketDecoder()
+        if on_datagram is None or wants_port is not None:
+            self._decoder.udp_filter = self._udp_wanted
         self._tcp = reassembler if reassembler is not None else TcpReassembler()
         self._framers: dict[StreamKey, SipStreamFramer] = {}
         self._packets = 0
@@ -133,6 +138,17 @@ class SipExtractor:
             bytes_skipped=self._retired_skipped + sum(f.bytes_skipped for f in live),
             non_sip_datagrams=self._non_sip_datagrams,
         )
+
+    def _udp_wanted(self, first: int, sport: int, dport: int) -> bool:
+        """Decode a datagram only if it may be SIP or its port is one the media side watches.
+
+        ``on_datagram`` without ``wants_port`` means every datagram is wanted (no filter).
+        """
+        ports = self.sip_ports
+        if first in SIP_START_BYTES and (ports is None or sport in ports or dport in ports):
+            return True
+        wants = self.wants_port
+        return wants is not None and wants(dport)
 
     def _on_sip_port(self, src: Endpoint, dst: Endpoint) -> bool:
         ports = self.sip_ports

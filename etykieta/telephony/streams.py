@@ -27,7 +27,7 @@ _START_LINE_PATTERN = (
     rb"|SIP/2\.0 [1-6][0-9]{2}(?: [^\r\n]*)?)\r?\n"
 )
 _START_LINE = re.compile(_START_LINE_PATTERN)
-_START_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+SIP_START_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")  # a method or "SIP/2.0"
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH = re.compile(
     rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE
@@ -43,7 +43,9 @@ def looks_like_sip(payload: bytes) -> bool:
     Cheap enough for every UDP payload: anything not starting with an upper-case letter (RTP
     starts with 0x80 or 0x90) is rejected on its first byte.
     """
-    return bool(payload) and payload[0] in _START_BYTES and _START_LINE.match(payload) is not None
+    if not payload or payload[0] not in SIP_START_BYTES:
+        return False
+    return _START_LINE.match(payload) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +226,7 @@ class SipStreamFramer:
             if not buffer:
                 break
             if _START_LINE.match(buffer) is None:
-                if buffer[0] in _START_BYTES and buffer.find(b"\n") < 0:
+                if buffer[0] in SIP_START_BYTES and buffer.find(b"\n") < 0:
                     if len(buffer) > self.max_message_size:
                         self._skip(len(buffer))
                     break  # the start line may still be arriving
