@@ -9,6 +9,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 import click
@@ -16,12 +17,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import __version__
-from .config import Settings, check_config, load_settings
+from .config import Directory, Settings, check_config, load_settings
 from .errors import CaptureFormatError, ConfigError
 from .ingest import Ingestor
 from .reports.calls_export import render_csv, render_json, render_table
 from .reports.summary import build_unit_summary, render_unit_summary
 from .speech.greeting_cli import greeting
+from .speech.recognizer import SpeechUnavailableError, VoskEngine
+from .speech.reread import AudioUnavailableError, audio_for_call
+from .speech.service import SpeechRunner, expected_phrases, model_problem
+from .speech.wav import write_wav
 from .storage.db import make_engine, make_sessionmaker, needs_upgrade, upgrade
 from .storage.repository import query_calls
 
@@ -85,8 +90,10 @@ def main(ctx: click.Context, config_path: str | None, db_url: str | None, verbos
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--as-of", help="Evaluate callback deadlines at this time (default: now).")
+@click.option("--transcribe", is_flag=True,
+              help="Judge the queued greetings right away (speech recognition workers).")
 @click.pass_obj
-def ingest(state: _Context, files: tuple[str, ...], as_of: str | None) -> None:
+def ingest(state: _Context, files: tuple[str, ...], as_of: str | None, transcribe: bool) -> None:
     """Ingest pcap/pcapng capture FILES into the metrics database."""
     now = _iso(as_of, "--as-of") or datetime.now(UTC)
     ingestor = Ingestor(state.settings, state.sessions())
@@ -108,8 +115,19 @@ def ingest(state: _Context, files: tuple[str, ...], as_of: str | None) -> None:
             continue
         click.echo(summary.line())
     ingestor.refresh_callbacks(now)
+    if transcribe:
+        _run_speech(state, limit=None)
     if failed:
         sys.exit(1)
+
+
+def _run_speech(state: _Context, limit: int | None) -> None:
+    runner = SpeechRunner(state.settings, state.sessions())
+    try:
+        click.echo(runner.run(limit).line())
+    except (FileNotFoundError, SpeechUnavailableError) as exc:
+        click.echo(f"speech: not run: {exc}", err=True)
+        sys.exit(3)
 
 
 @main.command()
@@ -145,6 +163,75 @@ def summary(state: _Context, since: str | None, until: str | None, as_of: str | 
         rows = query_calls(session, since=_iso(since, "--since"), until=_iso(until, "--until"))
         table = build_unit_summary(rows, now, [u.name for u in settings.units])
     click.echo(render_unit_summary(table, settings.rings.target))
+
+
+@main.command()
+@click.argument("call_id")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="WAV file to write (16-bit PCM at the codec's rate).")
+@click.option("--window", type=click.Choice(["opening", "closing", "all"]), default="opening",
+              show_default=True, help="Which part of the employee's side to write.")
+@click.pass_obj
+def audio(state: _Context, call_id: str, out: str, window: str) -> None:
+    """Write what Etykieta heard of the answering employee in call CALL_ID."""
+    with state.sessions().begin() as session:
+        try:
+            pcm, rate = audio_for_call(session, state.settings, call_id, window)
+        except AudioUnavailableError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+    write_wav(out, pcm, rate)
+    click.echo(f"{out}: {len(pcm) / rate:.1f} s at {rate} Hz ({window})")
+
+
+@main.group()
+def speech() -> None:
+    """Speech recognition of greetings (Vosk)."""
+
+
+@speech.command("run")
+@click.option("--limit", type=int, help="Judge at most this many calls.")
+@click.pass_obj
+def speech_run(state: _Context, limit: int | None) -> None:
+    """Judge the greetings waiting in the queue (jobs left running by a crash included)."""
+    _run_speech(state, limit)
+
+
+@speech.command("check")
+@click.option("--sample", type=click.Path(exists=True, dir_okay=False),
+              help="A 16-bit mono WAV to transcribe (default: a bundled Polish greeting).")
+@click.pass_obj
+def speech_check(state: _Context, sample: str | None) -> None:
+    """Load the model, transcribe a sample with timing, list names the model does not know."""
+    settings = state.settings
+    problem = model_problem(settings)
+    if problem is not None:
+        click.echo(f"speech: {problem}", err=True)
+        sys.exit(3)
+    assert settings.speech.model_path is not None
+    try:
+        engine = VoskEngine.load(settings.speech.model_path)
+    except SpeechUnavailableError as exc:
+        click.echo(f"speech: {exc}", err=True)
+        sys.exit(3)
+    wav = sample or str(resources.files("etykieta.speech") / "samples" / "greeting_pl_8k.wav")
+    directory = Directory(settings)
+    vocabulary = {word for ext in _extensions(settings)
+                  for phrase in expected_phrases(settings, directory, ext)
+                  for word in phrase.split()}
+    report = engine.check(wav, sorted(vocabulary))
+    click.echo(f"model: {report.model_path} (loaded in {report.load_s:.1f} s, "
+               f"{report.sample_rate} Hz, unknown-word token {report.unknown_token})")
+    click.echo(f"sample: {report.sample_path}: {report.audio_s:.1f} s transcribed in "
+               f"{report.transcribe_s:.2f} s (real-time factor {report.real_time_factor:.2f})")
+    click.echo(f"transcript: {report.transcript.text!r}")
+    if report.missing_words:
+        click.echo("not in the model's vocabulary (matched fuzzily in the free transcript): "
+                   + ", ".join(report.missing_words))
+
+
+def _extensions(settings: Settings) -> list[str | None]:
+    return [s.extension for s in settings.staff] or [None]
 
 
 @main.group()

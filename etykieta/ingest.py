@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from .callbacks import BusinessCalendar
 from .callbacks.opening import calendar_for, obligation_for
 from .config import Directory, Settings
-from .storage.models import Capture
+from .speech.collector import CallAudio, MediaCollector
+from .speech.greeting import GreetingResult, Verdict
+from .speech.service import audio_verdict, greeting_applies, greeting_row, model_problem, queue_job
+from .storage.models import Call, CallMedia, Capture
 from .storage.repository import add_calls, refresh_callbacks
 from .telephony.analyzer import SignallingAnalyzer
 from .telephony.capture.pcap_file import open_capture
@@ -41,6 +44,7 @@ class IngestSummary:
     unparsable: int = 0
     malformed_packets: int = 0
     ambiguous_links: int = 0
+    greetings_queued: int = 0
     truncated: bool = False
     read_errors: list[str] = field(default_factory=list)
 
@@ -50,6 +54,8 @@ class IngestSummary:
                 f"{self.malformed_packets} malformed packets")
         if self.ambiguous_links:
             text += f", {self.ambiguous_links} legs linked with low confidence"
+        if self.greetings_queued:
+            text += f", {self.greetings_queued} greetings queued for recognition"
         if self.truncated or self.read_errors:
             text += "; capture damaged: " + "; ".join(self.read_errors or ["truncated"])
         return text
@@ -65,6 +71,7 @@ class Ingestor:
         self.sessions = sessions
         self.directory = directory or Directory(settings)
         self.calendar = calendar or calendar_for(settings.business_hours)
+        self.model_problem = model_problem(settings)
 
     def ingest_file(self, path: str | os.PathLike[str]) -> IngestSummary:
         """Ingest one capture file. Raises before storing anything if it is not a capture."""
@@ -77,17 +84,17 @@ class Ingestor:
                 session.add(row)
                 session.flush()
                 capture_id = row.id
-            analyzer = SignallingAnalyzer(self.settings, self.directory)
-            pending: list[CallRecord] = []
+            speech = self.settings.speech
+            collector = MediaCollector(speech.window_s, speech.closing_window_s)
+            analyzer = SignallingAnalyzer(self.settings, self.directory, media=collector)
+            pending: list[tuple[CallRecord, CallAudio | None]] = []
             for packet in capture:
-                pending.extend(analyzer.receive(packet))
+                pending.extend((r, collector.take(r)) for r in analyzer.receive(packet))
                 if len(pending) >= BATCH_CALLS:
-                    summary.added += self._store(pending, capture_id)
-                    summary.calls += len(pending)
+                    self._store(pending, capture_id, summary)
                     pending = []
-            pending.extend(analyzer.close())
-            summary.added += self._store(pending, capture_id)
-            summary.calls += len(pending)
+            pending.extend((r, collector.take(r)) for r in analyzer.close())
+            self._store(pending, capture_id, summary)
             stats = capture.stats
         pipeline = analyzer.extractor.stats
         summary.packets = stats.packets
@@ -113,10 +120,42 @@ class Ingestor:
         with self.sessions.begin() as session:
             return refresh_callbacks(session, now or datetime.now(UTC))
 
-    def _store(self, records: list[CallRecord], capture_id: int) -> int:
-        if not records:
-            return 0
+    def _store(self, calls: list[tuple[CallRecord, CallAudio | None]], capture_id: int,
+               summary: IngestSummary) -> None:
+        summary.calls += len(calls)
+        if not calls:
+            return
+        records = [record for record, _ in calls]
         obligations = [obligation_for(r, directory=self.directory, calendar=self.calendar,
                                       policy=self.settings.callbacks) for r in records]
         with self.sessions.begin() as session:
-            return add_calls(session, records, obligations, capture_id)
+            added = add_calls(session, records, obligations, capture_id)
+            for index, row in added:
+                record, audio = calls[index]
+                if greeting_applies(record):
+                    summary.greetings_queued += self._attach_speech(row, record, audio)
+        summary.added += len(added)
+
+    def _attach_speech(self, row: Call, record: CallRecord, audio: CallAudio | None) -> bool:
+        """Media locator and greeting (or its queued job) of a new call; True if queued."""
+        leg = record.answering_leg
+        if leg is not None and leg.answered_at is not None:
+            opening = audio.opening if audio is not None else None
+            row.media = CallMedia(
+                leg_call_id=leg.call_id, answered_at=leg.answered_at, ended_at=leg.ended_at,
+                destination=(f"{audio.destination[0]}:{audio.destination[1]}"
+                             if audio is not None and audio.destination else None),
+                payload_types={str(pt): list(v) for pt, v in
+                               (audio.payload_types.items() if audio is not None else ())},
+                codec=opening.codec if opening is not None else None,
+                packets=opening.packets if opening is not None else 0,
+                reason=audio.reason if audio is not None else "no answering leg")
+        verdict = audio_verdict(audio)
+        if verdict is None and self.model_problem is not None:
+            verdict = GreetingResult.without_speech(Verdict.NOT_CHECKED, self.model_problem)
+        if verdict is not None:
+            row.greeting = greeting_row(verdict)
+            return False
+        assert audio is not None
+        row.speech_job = queue_job(audio)
+        return True

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ..storage.models import Call, CallbackObligation
+from ..storage.models import Call, CallbackObligation, Greeting
 
 CSV_COLUMNS = (
     "call_id", "started_at", "direction", "caller", "dialed", "unit", "answered_by", "outcome",
     "ring_seconds", "rings", "within_target", "transfer_kind", "transfer_from",
     "transfer_target", "transfer_outcome", "transfer_reason", "callback_status",
-    "callback_due_at", "callback_attempts", "callback_done_at",
+    "callback_due_at", "callback_attempts", "callback_done_at", "greeting_verdict",
+    "greeting_missing",
 )
 
 
@@ -31,6 +32,26 @@ def callback_status(ob: CallbackObligation, now: datetime) -> str:
     if ob.status in ("pending", "missed"):
         return "missed" if now >= ob.due_at else "pending"
     return ob.status
+
+
+QUEUED_REASON = "queued for speech recognition (etykieta speech run)"
+
+
+def greeting_to_dict(greeting: Greeting | None, call: Call) -> dict[str, Any] | None:
+    """The ``greeting`` object (T1, T2, T9, T10); while queued it reads ``not_checked``."""
+    if greeting is None:
+        if call.speech_job is not None and call.speech_job.status in ("queued", "running"):
+            return {"verdict": "not_checked", "missing": [], "transcript": None,
+                    "first_word_s": None, "syllables_per_s": None, "casual_words": [],
+                    "thanked": None, "reason": QUEUED_REASON}
+        return None
+    return {
+        "verdict": greeting.verdict, "missing": list(greeting.missing),
+        "transcript": greeting.transcript, "first_word_s": greeting.first_word_s,
+        "syllables_per_s": greeting.syllables_per_s, "too_fast": greeting.too_fast,
+        "casual_words": list(greeting.casual_words), "thanked": greeting.thanked,
+        "order_ok": greeting.order_ok, "reason": greeting.reason,
+    }
 
 
 def call_to_dict(call: Call, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
@@ -66,6 +87,7 @@ def call_to_dict(call: Call, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
             "attempts": ob.attempts,
             "done_at": ob.done_at.isoformat() if ob.done_at else None,
         },
+        "greeting": greeting_to_dict(call.greeting, call),
     }
 
 
@@ -77,6 +99,9 @@ def render_json(calls: Sequence[Call], *, now: datetime, zone: tzinfo) -> str:
 def _flat(call: Call, now: datetime, zone: tzinfo) -> dict[str, Any]:
     d = call_to_dict(call, now=now, zone=zone)
     transfer, callback = d.pop("transfer") or {}, d.pop("callback") or {}
+    greeting = d.pop("greeting") or {}
+    d["greeting_verdict"] = greeting.get("verdict")
+    d["greeting_missing"] = " ".join(greeting.get("missing") or [])
     for key in ("kind", "from", "target", "outcome", "reason"):
         d[f"transfer_{key}"] = transfer.get(key)
     for key in ("status", "due_at", "attempts", "done_at"):
@@ -97,7 +122,7 @@ def render_csv(calls: Sequence[Call], *, now: datetime, zone: tzinfo) -> str:
 def render_table(calls: Sequence[Call], *, now: datetime, zone: tzinfo) -> str:
     """A fixed-width table for a terminal; times in office time."""
     header = ("started (local)", "dir", "caller", "dialed", "unit", "answered by", "outcome",
-              "ring s", "rings", "transfer", "callback")
+              "ring s", "rings", "transfer", "callback", "greeting")
     rows = [header]
     for call in calls:
         d = _flat(call, now, zone)
@@ -108,7 +133,7 @@ def render_table(calls: Sequence[Call], *, now: datetime, zone: tzinfo) -> str:
             call.caller, call.dialed, call.unit or "", call.answered_by or "", call.outcome,
             "" if call.ring_seconds is None else f"{call.ring_seconds:.1f}",
             "" if call.rings is None else str(call.rings), transfer,
-            d["callback_status"] or ""))
+            d["callback_status"] or "", d["greeting_verdict"] or ""))
     return format_table(rows)
 
 

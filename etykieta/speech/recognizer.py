@@ -11,7 +11,7 @@ Facts this module is built on are measured in ``shared/FIELD-NOTES.md`` (Vosk se
 - The unknown-word token is ``[unk]`` in some models and ``<UNK>`` in others: the model is asked.
 
 ``vosk`` and ``soxr`` are imported when a model is loaded, so the package works without them;
-`VoskEngine.load` then raises `SpeechUnavailable` with the reason.
+`VoskEngine.load` then raises `SpeechUnavailableError` with the reason.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ _SAMPLE_FREQUENCY = re.compile(r"^\s*--sample-frequency\s*=\s*([0-9.]+)\s*$", re
 Pcm = npt.NDArray[np.int16] | bytes
 
 
-class SpeechUnavailable(EtykietaError):  # noqa: N818 - names a state, not a fault
+class SpeechUnavailableError(EtykietaError):  # noqa: N818 - names a state, not a fault
     """Speech recognition cannot run here; ``reason`` says why (no vosk, no model, bad model)."""
 
     def __init__(self, reason: str) -> None:
@@ -143,24 +143,24 @@ class VoskEngine:
 
     @classmethod
     def load(cls, model_path: str | Path) -> VoskEngine:
-        """Load the model at ``model_path``; raise `SpeechUnavailable` saying why it cannot be."""
+        """Load the model at ``model_path``; `SpeechUnavailableError` says why it cannot be."""
         path = Path(model_path)
         if not path.is_dir():
-            raise SpeechUnavailable(f"Vosk model directory not found: {path}")
+            raise SpeechUnavailableError(f"Vosk model directory not found: {path}")
         for needed in ("am", "conf"):
             if not (path / needed).is_dir():
-                raise SpeechUnavailable(f"{path} is not a Vosk model (no {needed}/ directory)")
+                raise SpeechUnavailableError(f"{path} is not a Vosk model (no {needed}/ directory)")
         try:
             sample_rate = model_sample_rate(path)
         except OSError as exc:
-            raise SpeechUnavailable(f"cannot read the Vosk model's config: {exc}") from exc
+            raise SpeechUnavailableError(f"cannot read the Vosk model's config: {exc}") from exc
         vosk, _ = _speech_modules()
         vosk.SetLogLevel(VOSK_LOG_LEVEL)
         started = time.perf_counter()
         try:
             model = vosk.Model(str(path))
         except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
-            raise SpeechUnavailable(f"Vosk could not load the model at {path}: {exc}") from exc
+            raise SpeechUnavailableError(f"Vosk could not load the model at {path}: {exc}") from exc
         load_s = time.perf_counter() - started
         known = [t for t in UNKNOWN_TOKEN_SPELLINGS if model.vosk_model_find_word(t) != -1]
         unknown = known[0] if known else None
@@ -264,12 +264,12 @@ class VoskEngine:
 
 
 def _speech_modules() -> tuple[Any, Any]:
-    """``(vosk, soxr)``, imported on first use; `SpeechUnavailable` names a missing one."""
+    """``(vosk, soxr)``, imported on first use; `SpeechUnavailableError` names a missing one."""
     try:
         import soxr  # type: ignore[import-untyped]
         import vosk  # type: ignore[import-untyped]
     except ImportError as exc:
-        raise SpeechUnavailable(
+        raise SpeechUnavailableError(
             f"speech recognition needs the '{exc.name}' package (pip install vosk soxr)"
         ) from exc
     return vosk, soxr

@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Literal
 
 from etykieta.errors import EtykietaError
-from etykieta.speech.recognizer import SpeechUnavailable, VoskEngine
+from etykieta.speech.recognizer import SpeechUnavailableError, VoskEngine
 from etykieta.speech.transcript import Transcript
 
 MAX_ATTEMPTS = 2
@@ -56,6 +56,9 @@ class RecognitionJob:
     grammar: str | None = None
     free: bool = True
     raw_grammar: str | None = None
+    phrases: tuple[str, ...] = ()
+    """Expected phrases: the worker builds the grammar from them with its own model's
+    vocabulary (so the capture process never needs the model)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,7 @@ class RecognitionPool:
     """Worker processes, each holding a loaded model; use as a context manager.
 
     ``start`` (or entering the context) waits until the workers have loaded the model and
-    raises `SpeechUnavailable` if none could. Not thread-safe: drive it from one thread.
+    raises `SpeechUnavailableError` if none could. Not thread-safe: drive it from one thread.
     """
 
     def __init__(
@@ -162,7 +165,7 @@ class RecognitionPool:
         while any(not w.ready for w in self._workers):
             self._step(_Run())
         if not self._workers:
-            raise SpeechUnavailable(self._unavailable or "no recognition worker could start")
+            raise SpeechUnavailableError(self._unavailable or "no recognition worker could start")
 
     def submit(self, job: RecognitionJob) -> RecognitionOutcome:
         """Recognise one job and return its outcome."""
@@ -377,7 +380,7 @@ def _worker_main(model_path: str, conn: Connection, allow_raw_grammar: bool) -> 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         engine = VoskEngine.load(model_path)
-    except SpeechUnavailable as exc:
+    except SpeechUnavailableError as exc:
         conn.send(_Unavailable(exc.reason))
         return
     conn.send(_Ready(engine.load_s))
@@ -391,6 +394,14 @@ def _worker_main(model_path: str, conn: Connection, allow_raw_grammar: bool) -> 
         conn.send(_recognise(engine, job, allow_raw_grammar))
 
 
+def _grammar_or_none(engine: VoskEngine, phrases: tuple[str, ...]) -> str | None:
+    """The grammar of ``phrases``, or None when the model knows none of their words."""
+    try:
+        return engine.build_grammar(phrases)
+    except ValueError:
+        return None
+
+
 def _recognise(engine: VoskEngine, job: RecognitionJob, allow_raw_grammar: bool) -> _Finished:
     started = time.perf_counter()
     free = grammar = None
@@ -401,6 +412,10 @@ def _recognise(engine: VoskEngine, job: RecognitionJob, allow_raw_grammar: bool)
             grammar = engine.transcribe_unvalidated(job.pcm, job.rate, grammar=job.raw_grammar)
         elif job.grammar is not None:
             grammar = engine.transcribe(job.pcm, job.rate, grammar=job.grammar)
+        elif job.phrases:
+            built = _grammar_or_none(engine, job.phrases)
+            if built is not None:
+                grammar = engine.transcribe(job.pcm, job.rate, grammar=built)
     except (ValueError, EtykietaError) as exc:  # bad input: this job fails, the worker lives on
         return _Finished(None, None, time.perf_counter() - started, str(exc))
     return _Finished(free, grammar, time.perf_counter() - started, None)

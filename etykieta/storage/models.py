@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -107,6 +110,12 @@ class Call(Base):
         back_populates="call", cascade="all, delete-orphan", order_by="Transfer.seq")
     callback: Mapped[CallbackObligation | None] = relationship(
         back_populates="call", cascade="all, delete-orphan")
+    media: Mapped[CallMedia | None] = relationship(back_populates="call",
+                                                   cascade="all, delete-orphan")
+    greeting: Mapped[Greeting | None] = relationship(back_populates="call",
+                                                     cascade="all, delete-orphan")
+    speech_job: Mapped[SpeechJob | None] = relationship(back_populates="call",
+                                                        cascade="all, delete-orphan")
 
 
 class Leg(Base):
@@ -173,3 +182,68 @@ class CallbackObligation(Base):
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     call: Mapped[Call] = relationship(back_populates="callback")
+
+
+class CallMedia(Base):
+    """Where the answering employee's audio of a call is, so it can be read again."""
+
+    __tablename__ = "call_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         unique=True)
+    leg_call_id: Mapped[str] = mapped_column(String(255))
+    destination: Mapped[str | None] = mapped_column(String(64))  # "ip:port" the phone sent to
+    payload_types: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    codec: Mapped[str | None] = mapped_column(String(32))
+    packets: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(Text)  # why there is no audio
+
+    call: Mapped[Call] = relationship(back_populates="media")
+
+
+class Greeting(Base):
+    """The greeting verdict of an answered call (T1, T2, T9, T10) and what it rests on."""
+
+    __tablename__ = "greetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         unique=True)
+    verdict: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    grammar_transcript: Mapped[str | None] = mapped_column(Text)
+    first_word_s: Mapped[float | None] = mapped_column(Float)
+    syllables_per_s: Mapped[float | None] = mapped_column(Float)
+    too_fast: Mapped[bool | None] = mapped_column(Boolean)
+    casual_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    thanked: Mapped[bool | None] = mapped_column(Boolean)
+    order_ok: Mapped[bool | None] = mapped_column(Boolean)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # elements, words
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    call: Mapped[Call] = relationship(back_populates="greeting")
+
+
+class SpeechJob(Base):
+    """A greeting waiting for recognition: the queue survives restarts (``speech run``)."""
+
+    __tablename__ = "speech_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued running done failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    opening: Mapped[bytes | None] = mapped_column(LargeBinary)  # zlib(int16 LE), until judged
+    closing: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    call: Mapped[Call] = relationship(back_populates="speech_job")

@@ -11,28 +11,34 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..callbacks import CallbackStatus, FollowUp, Obligation, evaluate
 from ..telephony.records import CallRecord
-from .models import Call, CallbackObligation, Leg, Transfer
+from .models import Call, CallbackObligation, Leg, SpeechJob, Transfer
 
 FINAL_CALLBACK_STATUSES = frozenset({CallbackStatus.DONE.value, CallbackStatus.LATE.value,
                                      CallbackStatus.CALLER_CALLED_AGAIN.value})
 
 
 def add_calls(session: Session, records: Sequence[CallRecord],
-              obligations: Sequence[Obligation | None], capture_id: int | None) -> int:
-    """Store calls not stored yet (idempotent by Call-ID and start time); return how many."""
+              obligations: Sequence[Obligation | None], capture_id: int | None
+              ) -> list[tuple[int, Call]]:
+    """Store calls not stored yet (idempotent by Call-ID and start time).
+
+    Returns (index in ``records``, new row) for each call added, so the caller can attach
+    what belongs to it (media, greeting) in the same transaction.
+    """
     if not records:
-        return 0
+        return []
     keys = [(r.call_id, r.started_at) for r in records]
     stored = select(Call.call_id, Call.started_at).where(
         tuple_(Call.call_id, Call.started_at).in_(keys))
     existing: set[tuple[str, datetime]] = {(row[0], row[1]) for row in session.execute(stored)}
-    added = 0
-    for record, obligation in zip(records, obligations, strict=True):
+    added: list[tuple[int, Call]] = []
+    for index, (record, obligation) in enumerate(zip(records, obligations, strict=True)):
         if (record.call_id, record.started_at) in existing:
             continue
         existing.add((record.call_id, record.started_at))
-        session.add(_call_row(record, obligation, capture_id))
-        added += 1
+        row = _call_row(record, obligation, capture_id)
+        session.add(row)
+        added.append((index, row))
     return added
 
 
@@ -104,7 +110,9 @@ def query_calls(session: Session, *, since: datetime | None = None,
                 until: datetime | None = None, unit: str | None = None,
                 units: Iterable[str] | None = None) -> list[Call]:
     """Calls in a period (``since`` inclusive, ``until`` exclusive), oldest first."""
-    stmt = select(Call).options(selectinload(Call.transfers), selectinload(Call.callback))
+    stmt = select(Call).options(selectinload(Call.transfers), selectinload(Call.callback),
+                                selectinload(Call.greeting),
+                                selectinload(Call.speech_job).load_only(SpeechJob.status))
     if since is not None:
         stmt = stmt.where(Call.started_at >= since)
     if until is not None:
