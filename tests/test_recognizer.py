@@ -18,7 +18,7 @@ import pytest
 from etykieta.speech.recognizer import (
     DEFAULT_SAMPLE_RATE,
     UNKNOWN_TOKEN_SPELLINGS,
-    SpeechUnavailable,
+    SpeechUnavailableError,
     VoskEngine,
     model_sample_rate,
     validate_grammar,
@@ -92,33 +92,33 @@ def test_model_sample_rate_without_mfcc_conf_is_kaldi_default(tmp_path: Path) ->
 
 
 def test_load_missing_directory_says_so(tmp_path: Path) -> None:
-    with pytest.raises(SpeechUnavailable, match="model directory not found: .*nowhere"):
+    with pytest.raises(SpeechUnavailableError, match="model directory not found: .*nowhere"):
         VoskEngine.load(tmp_path / "nowhere")
 
 
 def test_load_directory_that_is_not_a_model_says_so(tmp_path: Path) -> None:
     (tmp_path / "conf").mkdir()
-    with pytest.raises(SpeechUnavailable, match=r"is not a Vosk model \(no am/ directory\)"):
+    with pytest.raises(SpeechUnavailableError, match=r"is not a Vosk model \(no am/ directory\)"):
         VoskEngine.load(tmp_path)
 
 
 def test_load_unreadable_model_says_vosk_could_not_load_it(tmp_path: Path) -> None:
     (tmp_path / "am").mkdir()
     (tmp_path / "conf").mkdir()
-    with pytest.raises(SpeechUnavailable, match="Vosk could not load the model"):
+    with pytest.raises(SpeechUnavailableError, match="Vosk could not load the model"):
         VoskEngine.load(tmp_path)
 
 
 def test_load_unreadable_model_config_says_so(tmp_path: Path) -> None:
     (tmp_path / "am").mkdir()
     (tmp_path / "conf" / "mfcc.conf").mkdir(parents=True)  # a directory: reading it fails
-    with pytest.raises(SpeechUnavailable, match="cannot read the Vosk model's config"):
+    with pytest.raises(SpeechUnavailableError, match="cannot read the Vosk model's config"):
         VoskEngine.load(tmp_path)
 
 
 def test_load_without_vosk_installed_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "vosk", None)  # makes `import vosk` raise ImportError
-    with pytest.raises(SpeechUnavailable, match="needs the 'vosk' package") as raised:
+    with pytest.raises(SpeechUnavailableError, match="needs the 'vosk' package") as raised:
         VoskEngine.load(KO_MODEL)
     assert raised.value.reason.startswith("speech recognition needs")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from etykieta.speech.recognizer import SpeechUnavailable
+from etykieta.speech.recognizer import SpeechUnavailableError
 from etykieta.speech.wav import read_wav
 from etykieta.speech.workers import (
     MAX_ATTEMPTS,
@@ -153,7 +153,7 @@ def test_raw_grammar_needs_the_unsafe_test_flag() -> None:
 def test_pool_without_a_model_is_unavailable_and_leaves_no_process(tmp_path: Path) -> None:
     others = set(multiprocessing.active_children())
     pool = RecognitionPool(tmp_path / "no-model", workers=2)
-    with pytest.raises(SpeechUnavailable, match="model directory not found"):
+    with pytest.raises(SpeechUnavailableError, match="model directory not found"):
         pool.start()
     assert pool.pids == []
     assert set(multiprocessing.active_children()) <= others
