@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from labpbx import (  # noqa: E402
     CALLS_DIR,
     PBX,
+    PENDING_CALLBACK,
     PHONES,
     PROXY,
     TRUNK2_PORT,
@@ -29,14 +30,15 @@ from labpbx import (  # noqa: E402
     Session,
     caller,
     check,
+    check_expected_current,
     kamailio,
     make,
-    pending_callback,
     phone,
     register,
     sippy_pbx,
     transfer,
     uri,
+    write_case_expected,
 )
 
 # ------------------------------------------------------------------ proxy (Kamailio)
@@ -93,10 +95,10 @@ PROXY_CASES = [
         "(CANCEL relayed by the proxy, 487 from the phone).",
         "2026-11-18 09:10:00",
         run_proxy_abandoned,
-        lambda t: [CallFacts("604555123", "1201", "abandoned", callback=pending_callback(t))],
+        lambda t: [CallFacts("604555123", "1201", "abandoned", callback=PENDING_CALLBACK)],
         PROXY_NOTES + "National caller number without a prefix. The phone's 487 carries both Vias "
         "of the INVITE (the proxy's CANCEL is hop-by-hop). Missed call: a callback is due "
-        "4 business hours after the call's start (the call lasts 9 s).",
+        "4 business hours after the call ended (the 487 the caller got, ~9 s after its INVITE).",
         kamailio,
     ),
     Case(
@@ -104,9 +106,10 @@ PROXY_CASES = [
         "Caller +48741234567 calls 1202 through a proxy; 1202 answers 486 Busy Here at once.",
         "2026-11-18 09:20:00",
         run_proxy_busy,
-        lambda t: [CallFacts("+48741234567", "1202", "busy", callback=pending_callback(t))],
+        lambda t: [CallFacts("+48741234567", "1202", "busy", callback=PENDING_CALLBACK)],
         PROXY_NOTES + "No 180: the 486 is the only final response, relayed by the proxy, which "
-        "ACKs it hop by hop. Missed call: callback due 4 business hours after the start.",
+        "ACKs it hop by hop. Missed call: callback due 4 business hours after the 486 reached the "
+        "caller.",
         kamailio,
     ),
     Case(
@@ -198,11 +201,11 @@ B2BUA_CASES = [
         run_b2bua_abandoned,
         lambda t: [
             CallFacts(
-                "226543210", "+48748861202", "abandoned", unit=UNIT, callback=pending_callback(t)
+                "226543210", "+48748861202", "abandoned", unit=UNIT, callback=PENDING_CALLBACK
             )
         ],
         B2BUA_NOTES + "Both legs end CANCEL / 200 / 487 / ACK. Missed call: callback due 4 "
-        "business hours after the call's start.",
+        "business hours after the call ended (the 487 the caller got).",
         b2bua(),
     ),
     Case(
@@ -213,11 +216,11 @@ B2BUA_CASES = [
         run_b2bua_no_answer,
         lambda t: [
             CallFacts(
-                "+48690111222", "+48748861201", "no_answer", unit=UNIT, callback=pending_callback(t)
+                "+48690111222", "+48748861201", "no_answer", unit=UNIT, callback=PENDING_CALLBACK
             )
         ],
         B2BUA_NOTES + "sippy_pbx.py --ring-timeout 20. Missed call: callback due 4 business hours "
-        "after the call's start.",
+        "after the call ended (the PBX's 480 to the caller, ~20 s after the INVITE).",
         b2bua("--ring-timeout", "20"),
     ),
     Case(
@@ -351,7 +354,7 @@ def transfer_facts(
                 "1201",
                 2.5,
                 transfer=transfer(kind, "1202", outcome, reason),
-                callback=pending_callback(start) if outcome == "failed" else None,
+                callback=PENDING_CALLBACK if outcome == "failed" else None,
             )
         ]
 
@@ -417,7 +420,8 @@ def run_transfer_attended(s: Session) -> None:
 
 FAILED_NOTE = (
     "Failed transfer (T6): a callback obligation is open, due 4 business hours after the "
-    "call's start. "
+    "transfer failed (the target's final non-2xx answer to the INVITE that was to connect the "
+    "caller, or the CANCEL of that INVITE), as of the capture's last packet. "
 )
 
 TRANSFER_CASES = [
@@ -549,7 +553,7 @@ PBX_TRANSFER_CASES = [
                 2.5,
                 unit=UNIT,
                 transfer=transfer("blind", "1202", "failed", "busy"),
-                callback=pending_callback(t),
+                callback=PENDING_CALLBACK,
             )
         ],
         B2BUA_NOTES + "The REFER (Refer-To <sip:1202@127.0.2.20:25060>) travels on 1201's leg "
@@ -572,6 +576,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only re-check existing captures against their expected facts",
     )
+    parser.add_argument(
+        "--expected-only",
+        action="store_true",
+        help="rewrite the expected files from the existing captures (no recording)",
+    )
     args = parser.parse_args(argv)
     by_name = {case.name: case for case in CASES}
     if args.list:
@@ -581,10 +590,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [name for name in args.cases if name not in by_name]
     if unknown:
         parser.error(f"unknown case(s): {', '.join(unknown)}")
-    if args.check:
+    if args.check and args.expected_only:
+        parser.error("--check and --expected-only exclude each other")
+    if args.check or args.expected_only:
         failed = 0
         for name in args.cases or list(by_name):
-            problems = check(CALLS_DIR / f"{name}.expected.json")
+            expected = CALLS_DIR / f"{name}.expected.json"
+            if args.expected_only:
+                write_case_expected(by_name[name])
+            problems = check(expected) + check_expected_current(by_name[name], expected)
             failed += bool(problems)
             print(f"{name:32} {'OK' if not problems else '; '.join(problems)}")
         return 1 if failed else 0

@@ -16,11 +16,14 @@ Address plan (this lab's share of loopback is 127.0.2.0/23, UDP ports 25000-2599
 This module is the machinery; the cases are in ``cases.py`` beside it:
 ``python tests/lab/pbx/cases.py [CASE ...]`` regenerates the captures (all by default) into
 ``tests/data/calls/`` with an ``<case>.expected.json`` each, written from the case definition
-(what the lab intended), never from a parser. ``--list`` names the cases.
+(what the lab intended), never from a parser. ``--list`` names the cases, ``--check``
+re-verifies the captures, ``--expected-only`` rewrites the expected files from the existing
+captures.
 
 Every process runs under ``timeout`` in its own process group and is killed on the way out.
 Each capture is shifted (``editcap -t``) so that the caller's first INVITE is at a fixed,
-in-business-hours wall-clock time: the callback facts are therefore stable.
+in-business-hours wall-clock time. A callback's due time is counted (lab.toml's business
+hours) from the instant the capture shows the missed call ending, or the transfer failing.
 """
 
 from __future__ import annotations
@@ -61,7 +64,6 @@ UNIT = "Wydział Komunikacji"
 
 SETTLE_S = 0.4  # a server/UAS is listening before the next one talks to it
 PROC_TIMEOUT_S = 90  # hard bound of every process of one case
-CALLBACK_HOURS = 4  # lab.toml [callbacks] due_within_business_hours
 
 MADE_BY = "tests/lab/pbx/make_captures.sh"
 
@@ -316,29 +318,9 @@ def register(session: Session, ext: str, aor: str) -> None:
 # --------------------------------------------------------------- expected facts
 
 
-def add_business_hours(start: dt.datetime, hours: float) -> dt.datetime:
-    """``start`` plus ``hours`` of lab business hours (Mon-Fri 07:30-15:30, Warsaw).
-
-    The lab's dates avoid holidays, so only weekends and the opening hours count.
-    """
-    left = dt.timedelta(hours=hours)
-    at = start
-    while True:
-        opens = at.replace(hour=7, minute=30, second=0, microsecond=0)
-        closes = at.replace(hour=15, minute=30, second=0, microsecond=0)
-        if at.weekday() >= 5 or at >= closes:
-            at = (at + dt.timedelta(days=1)).replace(hour=7, minute=30, second=0, microsecond=0)
-            continue
-        at = max(at, opens)
-        if at + left <= closes:
-            return at + left
-        left -= closes - at
-        at = closes
-
-
-def pending_callback(start: dt.datetime) -> dict[str, Any]:
-    """An open callback obligation of a call that began at ``start`` (nobody called back yet)."""
-    return lab.callback("pending", add_business_hours(start, CALLBACK_HOURS), 0)
+# A case's intent for a missed call or failed transfer: nobody calls back in the capture.
+# The due time comes from the capture (see call_times and lab.with_callbacks).
+PENDING_CALLBACK = lab.callback("pending")
 
 
 def transfer(
@@ -389,6 +371,84 @@ def shift_invite_to(pcap: Path, start: dt.datetime) -> None:
     tmp.replace(pcap)
 
 
+def call_times(call: CallFacts, msgs: Sequence[WireMessage]) -> lab.CallTimes:
+    """The instants of the case's (one) call that the callback rules need, from the wire.
+
+    The caller-facing leg is the first INVITE's Call-ID, seen from the trunk (the first
+    INVITE's source): the clock of a missed call starts at the final response the trunk got
+    (486, 480, the 487 after its CANCEL), of an answered call at its first BYE on the trunk's
+    side; for a failed transfer at the failure of the last INVITE to the target phone: its
+    first CANCEL or the target's first final non-2xx response, whichever came first.
+    """
+    first = next(m for m in msgs if m.method == "INVITE")
+    trunk = first.src
+    trunk_side = [m for m in msgs if m.call_id == first.call_id and trunk in (m.src, m.dst)]
+    finals = [
+        m for m in trunk_side if m.dst == trunk and m.cseq_method == "INVITE" and m.status >= 200
+    ]
+    answered = finals[0].epoch if finals and finals[0].status == 200 else None
+    ended: float | None = None
+    if finals and finals[0].status >= 300:
+        ended = finals[0].epoch
+    elif answered is not None:
+        ended = next((m.epoch for m in trunk_side if m.method == "BYE"), None)
+    if call.transfer and call.transfer["outcome"] == "failed":
+        ip, port = PHONES[call.transfer["target"]]
+        to_target = [m for m in msgs if m.method == "INVITE" and m.dst == f"{ip}:{port}"]
+        if not to_target:
+            raise LabError(f"no INVITE to the transfer target {call.transfer['target']}")
+        cid = to_target[-1].call_id
+        failures = [
+            m.epoch
+            for m in msgs
+            if m.call_id == cid
+            and (
+                m.method == "CANCEL"
+                or (m.cseq_method == "INVITE" and m.status >= 300 and m.src.startswith(ip))
+            )
+        ]
+        ended = min(failures) if failures else None
+    return lab.CallTimes(start=first.epoch, ended=ended, answered=answered)
+
+
+def case_calls(case: Case, pcap: Path) -> list[CallFacts]:
+    """The case's calls with their callback facts timed from its capture."""
+    calls = case.calls(lab.local(case.start))
+    if len(calls) != 1:
+        raise LabError(f"{case.name}: this lab's cases have one call each")
+    times = [call_times(calls[0], wire(pcap))]
+    return lab.with_callbacks(calls, times, lab.last_epoch(pcap), pcap.name)
+
+
+def write_case_expected(case: Case, out_dir: Path = CALLS_DIR) -> Path:
+    """Write the case's expected facts for its capture (already in ``out_dir``)."""
+    return lab.write_expected(
+        case.name,
+        made_by=f"{MADE_BY} {case.name}",
+        description=case.description,
+        calls=case_calls(case, out_dir / f"{case.name}.pcap"),
+        notes=case.notes,
+        directory=out_dir,
+    )
+
+
+def check_expected_current(case: Case, expected: Path) -> list[str]:
+    """The expected file's calls must be what the case writes now for its capture."""
+    doc = json.loads(expected.read_text(encoding="utf-8"))
+    try:
+        now = [c.as_json() for c in case_calls(case, expected.parent / doc["capture"])]
+    except LabError as exc:
+        return [str(exc)]
+    if len(now) != len(doc["calls"]):
+        return [f"{len(doc['calls'])} calls expected, the case gives {len(now)}"]
+    return [
+        f"{key} is {old.get(key)!r}, the case gives {new.get(key)!r} (--expected-only)"
+        for old, new in zip(doc["calls"], now, strict=True)
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
+
+
 def make(case: Case, out_dir: Path = CALLS_DIR) -> Path:
     """Run one case under tcpdump and write its capture and expected facts."""
     pcap = out_dir / f"{case.name}.pcap"
@@ -408,17 +468,9 @@ def make(case: Case, out_dir: Path = CALLS_DIR) -> Path:
             for log in sorted(workdir.glob("*.log")):
                 sys.stderr.write(f"--- {log.name}\n{log.read_text(errors='replace')[-1500:]}\n")
             raise
-    start = lab.local(case.start)
-    shift_invite_to(raw, start)
+    shift_invite_to(raw, lab.local(case.start))
     raw.replace(pcap)
-    lab.write_expected(
-        case.name,
-        made_by=f"{MADE_BY} {case.name}",
-        description=case.description,
-        calls=case.calls(start),
-        notes=case.notes,
-        directory=out_dir,
-    )
+    write_case_expected(case, out_dir)
     return pcap
 
 
