@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DB := sqlite:///var/etykieta.db
-DEMO_CAPTURES := $(sort $(wildcard tests/data/calls/demo_*.pcap))
+# the lab's office day plus its PBX, transfer and audio calls
+DEMO_CAPTURES := $(sort $(wildcard tests/data/calls/demo_*.pcap tests/data/calls/b2bua_*.pcap \
+	tests/data/calls/transfer_*.pcap tests/data/calls/audio_*.pcap))
 export ETYKIETA_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: demo test deps lab benchmark lint clean
