@@ -104,8 +104,8 @@ class CallAssembler:
     def _place(self, leg: Leg) -> None:
         caller = self._e164(_caller_number(leg))
         dialed = self._e164(_number(leg.request_uri) or _number(leg.to_addr))
-        found = self._by_header(leg) or self._by_transfer(leg) or self._by_numbers(
-            leg, caller, dialed)
+        found = (self._by_header(leg) or self._by_transfer(leg)
+                 or self._by_numbers(leg, caller, dialed) or self._by_address(leg))
         if found is None:
             group = _Group([leg], caller, dialed)
             group.roles[leg.call_id] = "caller"
@@ -180,6 +180,25 @@ class CallAssembler:
         if how == "ambiguous":
             self.stats.ambiguous_links += 1
         return group, self._role_in(group, leg), how
+
+    def _by_address(self, leg: Leg) -> tuple[_Group, str, str] | None:
+        """A PBX's leg to a phone that does not show the caller's number (rewritten, hidden).
+
+        It comes from the address a still-ringing caller leg went to, within the link window,
+        and rings an extension: it belongs to one of those calls, and is counted once, with
+        low confidence (issue #3: the ambiguity is reported in the ingest summary).
+        """
+        if self._callee_extension(leg) is None:
+            return None
+        pool = [g for g in self._groups
+                if (g.first.dst.ip == leg.src.ip or leg.src.ip in self.pbx_addresses)
+                and g.first.answered_at is None and self._may_link(g, leg)
+                and leg.started_at - g.first.started_at <= self.link_window_s]
+        if not pool:
+            return None
+        self.stats.ambiguous_links += 1
+        group = max(pool, key=lambda g: g.first.started_at)
+        return group, self._role_in(group, leg), "ambiguous"
 
     def _may_link(self, group: _Group, leg: Leg) -> bool:
         first = group.first
@@ -385,11 +404,9 @@ class _CallBuilder:
             return "failed", "no_target_leg"
         answered = target_leg.answered_at
         if answered is not None:
-            # the transferee itself calls the target (REFER to the caller): it is bridged
-            caller_there = (target_leg.from_tag is not None and refer is not None
-                            and refer.from_caller is False
-                            and caller_leg.ended_at is not None)
-            if caller_there or caller_leg.ended_at is None or caller_leg.ended_at >= answered:
+            # REFER to the caller's own UA: it calls the target itself, so it is on that leg
+            caller_dialled = target_leg.src.ip == caller_leg.src.ip
+            if caller_dialled or caller_leg.ended_at is None or caller_leg.ended_at >= answered:
                 return "connected", None
             return "failed", "caller_hung_up"
         if target_leg.end_cause is EndCause.CALLER_CANCEL or (
