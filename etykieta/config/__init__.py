@@ -4,7 +4,8 @@
 who is at a number. ``check_config()`` lists problems without raising.
 """
 
-from etykieta.config.loader import LineLocator, check_config, load_settings, parse_settings
+from etykieta.config.loader import check_config, load_settings, parse_settings
+from etykieta.config.locator import LineLocator
 from etykieta.config.model import (
     BusinessHours,
     CallbackPolicy,

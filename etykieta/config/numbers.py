@@ -21,7 +21,7 @@ def clean_number(number: str) -> str:
     """Strip separators; keep a leading "+". Non-numeric users come back lower-cased."""
     stripped = number.strip()
     cleaned = _SEPARATORS.sub("", stripped)
-    if _NUMERIC.fullmatch(cleaned) and cleaned.isascii():
+    if _is_numeric(cleaned):
         return cleaned
     return stripped.lower()
 

@@ -1,0 +1,207 @@
+"""The single ``[table]``s of the configuration, each read into its settings dataclass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import zoneinfo
+
+import holidays
+
+from etykieta.config.model import (
+    DEFAULT_CASUAL_WORDS,
+    DEFAULT_DATABASE_URL,
+    WEEKDAY_NAMES,
+    BusinessHours,
+    CallbackPolicy,
+    CaptureSettings,
+    GreetingSettings,
+    NameForm,
+    Organisation,
+    PbxSettings,
+    RingCadence,
+    SpeechSettings,
+)
+from etykieta.config.reader import DIGITS, Section, describe, is_int, suggest
+
+# The keys of every table; a key not listed is reported as unknown.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "organisation": ("name", "country_code", "national_number_length"),
+    "rings": ("on_s", "off_s", "target"),
+    "database": ("url",),
+    "pbx": ("did_prefixes", "outside_line_prefix", "link_header", "link_window_s", "addresses"),
+    "capture": ("sip_ports",),
+    "business_hours": ("timezone", "days", "open", "close", "holidays", "closed"),
+    "callbacks": ("due_within_business_hours",),
+    "speech": ("model_path", "window_s", "closing_window_s", "keep_audio", "workers"),
+    "greeting": ("require_office", "name", "casual_words", "max_syllables_per_s"),
+}
+
+_COUNTRY_CODE = re.compile(r"[0-9]{1,3}")
+_DID_PREFIX = re.compile(r"\+?[0-9]+")
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+_DB_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://.*")
+_HEADER_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+
+
+def organisation(section: Section) -> Organisation:
+    if not section.data:
+        message = "required table [organisation] with name and country_code is missing"
+        section.problems.add(section.path, message)
+        return Organisation("", "")
+    name = section.required_text("name")
+    country_code = section.required_text("country_code")
+    if country_code is not None and not _COUNTRY_CODE.fullmatch(country_code):
+        section.problem("country_code", f'must be 1-3 digits such as "48", got {country_code!r}')
+    length = section.integer("national_number_length", 9, minimum=4, maximum=14)
+    return Organisation(name or "", country_code or "", length)
+
+
+def rings(section: Section) -> RingCadence:
+    return RingCadence(
+        on_s=section.real("on_s", 1.0, minimum=0, strict=True),
+        off_s=section.real("off_s", 4.0, minimum=0, strict=False),
+        target=section.integer("target", 3, minimum=1),
+    )
+
+
+def database_url(section: Section) -> str:
+    url = section.text("url", DEFAULT_DATABASE_URL)
+    if not _DB_URL.fullmatch(url):
+        section.problem("url", f"must be a database URL like {DEFAULT_DATABASE_URL}, got {url!r}")
+        return DEFAULT_DATABASE_URL
+    return url
+
+
+def pbx(section: Section) -> PbxSettings:
+    prefixes = section.texts("did_prefixes") or []
+    for prefix in prefixes:
+        if not _DID_PREFIX.fullmatch(prefix):
+            section.problem("did_prefixes", f"{prefix!r} must be digits with an optional '+'")
+    outside = section.text("outside_line_prefix", "")
+    if outside and not DIGITS.fullmatch(outside):
+        section.problem("outside_line_prefix", f"must be digits or empty, got {outside!r}")
+    header = section.text("link_header", "X-Linkedid")
+    if not _HEADER_TOKEN.fullmatch(header):
+        section.problem("link_header", f"must be a SIP header name, got {header!r}")
+    addresses = section.texts("addresses") or []
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            section.problem("addresses", f"{address!r} is not an IP address")
+    return PbxSettings(
+        did_prefixes=tuple(prefixes),
+        outside_line_prefix=outside,
+        link_header=header,
+        link_window_s=section.real("link_window_s", 10.0, minimum=0, strict=True),
+        addresses=tuple(addresses),
+    )
+
+
+def capture(section: Section) -> CaptureSettings:
+    ports = section.items("sip_ports", is_int, "integers")
+    if ports is None:
+        return CaptureSettings()
+    valid = tuple(port for port in ports if isinstance(port, int) and 1 <= port <= 65535)
+    for port in ports:
+        if port not in valid:
+            section.problem("sip_ports", f"port {port} is outside 1..65535")
+    if not ports:
+        section.problem("sip_ports", "must not be empty (leave the key out to accept any port)")
+    return CaptureSettings(valid or None)
+
+
+def _clock(section: Section, key: str, default: dt.time) -> dt.time:
+    value = section.data.get(key)
+    if isinstance(value, dt.time):  # TOML local time: open = 07:30:00
+        return value
+    if isinstance(value, str) and (match := _HHMM.fullmatch(value)):
+        return dt.time(int(match.group(1)), int(match.group(2)))
+    if value is not None:
+        section.problem(key, f'must be a time "HH:MM" such as "07:30", got {describe(value)}')
+    return default
+
+
+def _day(value: object) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value  # TOML local date: closed = [2026-12-31]
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f'{describe(value)} is not a date "YYYY-MM-DD"')
+
+
+def business_hours(section: Section) -> BusinessHours:
+    zone = section.text("timezone", "Europe/Warsaw")
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        hint = suggest(zone, zoneinfo.available_timezones())
+        section.problem("timezone", f"unknown time zone {zone!r}{hint}")
+        zone = "Europe/Warsaw"
+    written = section.texts("days")
+    day_names = [name.lower() for name in (WEEKDAY_NAMES[:5] if written is None else written)]
+    for name in day_names:
+        if name not in WEEKDAY_NAMES:
+            section.problem("days", f"unknown day {name!r}, use {', '.join(WEEKDAY_NAMES)}")
+    if not day_names:
+        section.problem("days", "must name at least one day")
+    opens = _clock(section, "open", dt.time(7, 30))
+    closes = _clock(section, "close", dt.time(15, 30))
+    if opens >= closes:
+        section.problem("close", f"must be after open ({opens:%H:%M}), got {closes:%H:%M}")
+    country = section.text("holidays", "PL")
+    if country and country not in (countries := holidays.list_supported_countries()):
+        hint = suggest(country.upper(), countries)
+        section.problem("holidays", f"the holidays package does not know {country!r}{hint}")
+        country = ""
+    closed = section.items("closed", lambda v: True, "dates")
+    return BusinessHours(
+        timezone=zone,
+        days=frozenset(WEEKDAY_NAMES.index(name) for name in day_names if name in WEEKDAY_NAMES),
+        open=opens,
+        close=closes,
+        holidays=country,
+        closed=frozenset(section.parsed("closed", _day, closed or [])),
+    )
+
+
+def callbacks(section: Section) -> CallbackPolicy:
+    return CallbackPolicy(
+        due_within_business_hours=section.real(
+            "due_within_business_hours", 4.0, minimum=0, strict=True
+        )
+    )
+
+
+def speech(section: Section) -> SpeechSettings:
+    return SpeechSettings(
+        model_path=section.optional_text("model_path"),
+        window_s=section.real("window_s", 10.0, minimum=0, strict=True),
+        closing_window_s=section.real("closing_window_s", 10.0, minimum=0, strict=True),
+        keep_audio=section.flag("keep_audio", False),
+        workers=section.integer("workers", 2, minimum=1),
+    )
+
+
+def greeting(section: Section) -> GreetingSettings:
+    form = section.text("name", NameForm.FULL.value)
+    if form not in {item.value for item in NameForm}:
+        section.problem("name", f'must be "full" or "surname", got {form!r}')
+        form = NameForm.FULL.value
+    words = section.texts("casual_words")
+    for word in words or []:
+        if not word.strip():
+            section.problem("casual_words", "must not contain an empty word")
+    return GreetingSettings(
+        require_office=section.flag("require_office", False),
+        name=NameForm(form),
+        casual_words=DEFAULT_CASUAL_WORDS
+        if words is None
+        else tuple(w for w in words if w.strip()),
+        max_syllables_per_s=section.real("max_syllables_per_s", 6.0, minimum=0, strict=True),
+    )
