@@ -32,7 +32,6 @@ test: $(STAMP) deps
 	$(PY) -m pytest -q
 
 lab: $(STAMP) deps
-	$(PY) -m pip install --quiet -e '.[lab]'
 	bash tests/lab/make_captures.sh
 	bash tests/lab/pbx/make_captures.sh
 

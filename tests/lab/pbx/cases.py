@@ -52,10 +52,19 @@ PROXY_NOTES = (
 )
 
 
-def run_proxy_answered(s: Session) -> None:
+def run_proxy_answered(s: Session, ring_ms: int = 7500, talk_ms: int = 3000) -> None:
     register(s, "1201", "1201")
-    s.start(phone("pbx_phone_answer.xml", "1201", pause_ms=7500))
-    s.start(caller("pbx_caller_answer.xml", "+48600100200", "1201", name="Żaneta Kołodziej"), PROXY)
+    s.start(phone("pbx_phone_answer.xml", "1201", pause_ms=ring_ms))
+    s.start(
+        caller(
+            "pbx_caller_answer.xml",
+            "+48600100200",
+            "1201",
+            name="Żaneta Kołodziej",
+            pause_ms=talk_ms,
+        ),
+        PROXY,
+    )
 
 
 def run_proxy_abandoned(s: Session) -> None:
@@ -144,14 +153,15 @@ def b2bua(*args: str) -> Callable[[Path], Any]:
     return lambda workdir: sippy_pbx(workdir, *args)
 
 
-def run_b2bua_answered(s: Session) -> None:
-    s.start(phone("pbx_phone_answer.xml", "1201", pause_ms=12500))
+def run_b2bua_answered(s: Session, ring_ms: int = 12500, talk_ms: int = 3000) -> None:
+    s.start(phone("pbx_phone_answer.xml", "1201", pause_ms=ring_ms))
     s.start(
         caller(
             "pbx_caller_answer.xml",
             "+48600700800",
             "+48748861201",
             name="Grzegorz Brzęczyszczykiewicz",
+            pause_ms=talk_ms,
         ),
         PBX,
     )

@@ -451,7 +451,13 @@ def check_expected_current(case: Case, expected: Path) -> list[str]:
 
 def make(case: Case, out_dir: Path = CALLS_DIR) -> Path:
     """Run one case under tcpdump and write its capture and expected facts."""
-    pcap = out_dir / f"{case.name}.pcap"
+    pcap = record(case, out_dir / f"{case.name}.pcap")
+    write_case_expected(case, out_dir)
+    return pcap
+
+
+def record(case: Case, pcap: Path) -> Path:
+    """Run one case under tcpdump into ``pcap``, shifted to the case's start (no expected file)."""
     raw = pcap.with_suffix(".raw.pcap")
     with tempfile.TemporaryDirectory(prefix="etylab-pbx-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
@@ -470,7 +476,6 @@ def make(case: Case, out_dir: Path = CALLS_DIR) -> Path:
             raise
     shift_invite_to(raw, lab.local(case.start))
     raw.replace(pcap)
-    write_case_expected(case, out_dir)
     return pcap
 
 
