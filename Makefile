@@ -34,6 +34,7 @@ test: $(STAMP) deps
 lab: $(STAMP) deps
 	bash tests/lab/make_captures.sh
 	bash tests/lab/pbx/make_captures.sh
+	bash tests/lab/audio/make_captures.sh
 
 benchmark: $(STAMP) deps
 	$(PY) benchmarks/ingest.py
