@@ -1,20 +1,34 @@
-"""Throughput of the audio path: G.711/G.722 decoding, and window extraction per answered call.
+"""Throughput of the audio path: G.711/G.722 decoding, window extraction, and a day's media path.
 
-Run: ``.venv/bin/python benchmarks/speech_decode.py [seconds per case]``.
+Run: ``.venv/bin/python benchmarks/speech_decode.py [seconds per case]``, and for the day:
+``.venv/bin/python benchmarks/speech_decode.py --day /tmp/bench/day.pcap`` (made by
+``benchmarks/make_day_capture.py``, which writes its ``day.toml`` twin) or ``--day-calls 1000``
+to generate one in a temporary folder.
 
 "call" is what Etykieta does for one answered call: both directions of a 30 s call at
 50 packets/s (20 ms PCMA) pushed into an assembler that keeps the 10 s opening window and a
 10 s tail, then each direction's opening and closing windows rendered, and voice activity run on
 them. Packets are the greeting fixture repeated, with 1 % loss and some reordering.
+
+"day" runs ``SignallingAnalyzer`` over the capture twice, each in a fresh child process so that
+each peak RSS is its own: the signalling core alone, then with ``MediaCollector(10, 10)``
+plugged in and ``take(record)`` called for every finished call, as ``etykieta ingest`` does.
+Each is the fastest of ``--repeat`` runs by CPU time (wall time follows the machine's load).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import random
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,8 +100,88 @@ def _decode_all(decoder: Decoder, payloads: list[bytes]) -> int:
     return sum(map(len, payloads))
 
 
+def run_day(capture: Path, config: Path, media: bool) -> dict[str, Any]:
+    """One pass of the analyzer over a day capture (in this process); what it cost."""
+    from etykieta.config import load_settings
+    from etykieta.speech.collector import MediaCollector
+    from etykieta.telephony.analyzer import SignallingAnalyzer
+    from etykieta.telephony.capture.pcap_file import open_capture
+
+    collector = MediaCollector(WINDOW_S, WINDOW_S) if media else None
+    analyzer = SignallingAnalyzer(load_settings(config), media=collector)
+    packets = calls = rendered = 0
+    take_cpu = 0.0
+
+    def finish(records: list[Any]) -> None:
+        nonlocal calls, rendered, take_cpu
+        calls += len(records)
+        if collector is None:
+            return
+        for record in records:
+            started = time.process_time()
+            audio = collector.take(record)
+            take_cpu += time.process_time() - started
+            rendered += audio is not None and audio.opening is not None
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with open_capture(capture) as frames:
+        for packet in frames:
+            packets += 1
+            finish(analyzer.receive(packet))
+    finish(analyzer.close())
+    return {"packets": packets, "calls": calls, "rendered": rendered,
+            "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started, "take_cpu_seconds": take_cpu,
+            "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+def day(capture: Path, repeat: int) -> None:
+    """Signalling alone against signalling + media collector, each in fresh child processes."""
+    config = capture.with_suffix(".toml")
+    results: dict[str, dict[str, Any]] = {}
+    for mode in ("core", "media"):
+        runs = []
+        for _ in range(repeat):
+            command = [sys.executable, __file__, "--child", mode, str(capture), str(config)]
+            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            runs.append(json.loads(out))
+        results[mode] = best = min(runs, key=lambda run: run["cpu_seconds"])
+        extra = (f", {best['rendered']:,} calls rendered ({best['take_cpu_seconds']:.2f} s CPU "
+                 f"in take)" if mode == "media" else "")
+        rate = best["packets"] / best["cpu_seconds"]
+        print(f"day {mode:5}: {best['packets']:,} packets, {best['calls']:,} calls in "
+              f"{best['cpu_seconds']:5.2f} s CPU ({rate / 1e3:4.0f}k packets/s; "
+              f"wall {best['seconds']:.2f} s), peak RSS "
+              f"{best['peak_rss_kb'] / 1024:.0f} MiB{extra}")
+    ratio = results["media"]["cpu_seconds"] / results["core"]["cpu_seconds"]
+    print(f"day: the media path costs {ratio:.2f}x the signalling core alone")
+
+
 def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("seconds", nargs="?", type=float, default=3.0,
+                        help="seconds per decode/call case")
+    parser.add_argument("--day", type=Path, help="a day capture (with its .toml twin)")
+    parser.add_argument("--day-calls", type=int, help="generate a day of this many calls")
+    parser.add_argument("--repeat", type=int, default=1, help="day runs per mode; the fastest")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, capture, config = args.child
+        print(json.dumps(run_day(Path(capture), Path(config), media=mode == "media")))
+        return
+    if args.day is not None:
+        day(args.day, args.repeat)
+        return
+    if args.day_calls is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            capture = Path(folder) / "day.pcap"
+            maker = Path(__file__).with_name("make_day_capture.py")
+            subprocess.run([sys.executable, str(maker), "--calls", str(args.day_calls),
+                            str(capture)], check=True)
+            day(capture, args.repeat)
+        return
+    seconds = args.seconds
     payload = np.random.default_rng(0).integers(0, 256, 4 * MIB, dtype=np.uint8).tobytes()
     for name in ("PCMA", "PCMU", "G722"):
         decoder = decoder_for(name, 8000)

@@ -11,6 +11,7 @@ call length.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..telephony.events import LegAnswered, LegEvent, MediaMoved
@@ -58,10 +59,13 @@ def employee_stream(offer: SessionDescription | None) -> tuple[MediaStream | Non
 class MediaCollector:
     """Keeps the opening and closing windows of the callee's audio on every answered leg."""
 
+    wants_port: Callable[[int], bool]  # asked of every UDP datagram: the router's own test
+
     def __init__(self, window_s: float, closing_window_s: float) -> None:
         self.window_s = window_s
         self.closing_window_s = closing_window_s
         self.router = MediaRouter()
+        self.wants_port = self.router.watches_port
         self._streams: dict[str, _Stream] = {}
         self._no_media: dict[str, str] = {}
 
@@ -70,9 +74,6 @@ class MediaCollector:
             self._watch(event.leg.call_id, event.leg.offer, event.at, new=True)
         elif isinstance(event, MediaMoved) and event.leg.call_id in self._streams:
             self._watch(event.leg.call_id, event.sdp, event.at, new=False)
-
-    def wants_port(self, port: int) -> bool:
-        return self.router.watches_port(port)
 
     def on_datagram(self, datagram: Datagram) -> None:
         key = self.router.route(datagram)
