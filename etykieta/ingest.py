@@ -29,7 +29,8 @@ from .telephony.capture.pcap_file import open_capture
 from .telephony.records import CallRecord
 
 log = logging.getLogger(__name__)
-BATCH_CALLS = 500
+# calls per transaction; each holds its audio windows (~0.3 MB) until stored
+BATCH_CALLS = 100
 
 
 @dataclass(slots=True)

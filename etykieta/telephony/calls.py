@@ -193,7 +193,10 @@ class CallAssembler:
         pool = [g for g in self._groups
                 if (g.first.dst.ip == leg.src.ip or leg.src.ip in self.pbx_addresses)
                 and g.first.answered_at is None and self._may_link(g, leg)
-                and leg.started_at - g.first.started_at <= self.link_window_s]
+                and leg.started_at - g.first.started_at <= self.link_window_s
+                # only a call coming in from outside: a trunk or SBC that an extension's
+                # outbound call went to also sends new inbound calls of its own
+                and not self.directory.is_extension(g.caller_e164)]
         if not pool:
             return None
         self.stats.ambiguous_links += 1
