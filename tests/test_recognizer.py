@@ -20,6 +20,8 @@ from etykieta.speech.recognizer import (
     UNKNOWN_TOKEN_SPELLINGS,
     SpeechUnavailableError,
     VoskEngine,
+    Window,
+    model_frame_s,
     model_sample_rate,
     validate_grammar,
 )
@@ -89,6 +91,19 @@ def test_model_sample_rate_from_mfcc_conf(tmp_path: Path, conf: str, rate: int) 
 
 def test_model_sample_rate_without_mfcc_conf_is_kaldi_default(tmp_path: Path) -> None:
     assert model_sample_rate(tmp_path) == DEFAULT_SAMPLE_RATE
+
+
+def test_model_frame_is_frame_shift_times_subsampling(tmp_path: Path) -> None:
+    assert model_frame_s(tmp_path) == pytest.approx(0.01)  # Kaldi defaults: 10 ms, factor 1
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "model.conf").write_text("--beam=10.0\n--frame-subsampling-factor=3\n")
+    assert model_frame_s(tmp_path) == pytest.approx(0.03)
+    (tmp_path / "conf" / "mfcc.conf").write_text("--frame-shift=20\n")
+    assert model_frame_s(tmp_path) == pytest.approx(0.06)
+
+
+def test_engine_frame_is_the_korean_models_30_ms(engine: VoskEngine) -> None:
+    assert engine.frame_s == pytest.approx(0.03)
 
 
 def test_load_missing_directory_says_so(tmp_path: Path) -> None:
@@ -239,3 +254,79 @@ def test_check_reports_timing_and_missing_vocabulary(engine: VoskEngine) -> None
 def test_polish_greeting_vocabulary_is_missing_from_the_korean_model(engine: VoskEngine) -> None:
     words = ["wydział", "komunikacji", "anna", "kowalska", "dzień", "dobry"]
     assert engine.missing_words(words) == words
+
+
+def placed(parts: list[tuple[Path, float]], length_s: float = 10.0) -> np.ndarray:
+    """A window of ``length_s`` of quiet line noise with recordings placed at given offsets."""
+    rate = 8000
+    window = np.random.default_rng(1).normal(0.0, 40.0, int(length_s * rate))
+    for path, at_s in parts:
+        samples, _ = read_wav(str(path))
+        start = round(at_s * rate)
+        window[start : start + len(samples)] += samples
+    return np.clip(np.round(window), -32768, 32767).astype(np.int16)
+
+
+def test_spans_decode_only_their_audio_with_times_from_the_window_start(
+    engine: VoskEngine,
+) -> None:
+    # The greeting (5.4 s) at 0.5 s and again at 8 s; the 1.8 s of noise between them is left
+    # out, so recognizer times of the second copy are 1.8 s short until moved back.
+    greeting_s = duration(KO_GREETING)
+    pcm = placed([(KO_GREETING, 0.5), (KO_GREETING, 8.0)], 14.0)
+    spans = ((0.2, 0.8 + greeting_s), (7.7, 8.3 + greeting_s))
+    assert spans[0][1] + 1.5 < spans[1][0]
+    transcript = engine.transcribe_windows([Window(pcm, 8000, spans)])[0]
+    assert_well_timed(transcript, 14.0)
+    for word in transcript.words:
+        assert word.start is not None and word.end is not None
+        assert any(start - 0.05 <= word.start and word.end <= end + 0.05 for start, end in spans)
+    first = [w for w in transcript.words if (w.start or 0.0) < spans[0][1]]
+    second = [w for w in transcript.words if (w.start or 0.0) >= spans[1][0]]
+    assert first and second
+    # Each copy starts where its own speech starts, within a word's slack.
+    assert (second[0].start or 0.0) - 7.5 == pytest.approx(first[0].start or 0.0, abs=0.15)
+
+
+def test_windows_share_a_recognizer_but_keep_their_own_times(engine: VoskEngine) -> None:
+    opening = placed([(KO_GREETING, 0.5)], 7.0)
+    closing = placed([(KO_TWO_UTTERANCES, 2.0)], 9.0)
+    first, second = engine.transcribe_windows(
+        [Window(opening, 8000, ((0.2, 6.0),)), Window(closing.tobytes(), 8000)]
+    )
+    assert_well_timed(first, 6.0)
+    assert_well_timed(second, 9.0)
+    assert 1.5 < (second.words[0].start or 0.0) < 3.0  # from the closing's start, not the call's
+
+
+def test_windows_with_nothing_to_decode_make_no_recognizer(
+    engine: VoskEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vosk  # type: ignore[import-untyped]
+
+    def no_recognizer(*args: object) -> None:
+        raise AssertionError("a recognizer was made for nothing")
+
+    monkeypatch.setattr(vosk, "KaldiRecognizer", no_recognizer)
+    pcm = placed([(KO_GREETING, 0.5)], 7.0)
+    silent, empty = engine.transcribe_windows(
+        [Window(pcm, 8000, ()), Window(np.zeros(0, dtype=np.int16), 8000)]
+    )
+    assert silent == empty == Transcript()
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [
+        ((1.0, 0.5),),
+        ((0.5, 0.5),),
+        ((-0.1, 0.5),),
+        ((2.0, 3.0), (1.0, 1.5)),
+        ((0.0, 2.0), (1.5, 3.0)),
+    ],
+)
+def test_spans_out_of_order_or_empty_are_refused(
+    engine: VoskEngine, spans: tuple[tuple[float, float], ...]
+) -> None:
+    with pytest.raises(ValueError, match="spans must be in order, not overlapping"):
+        engine.transcribe_windows([Window(np.zeros(32000, dtype=np.int16), 8000, spans)])

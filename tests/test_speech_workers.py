@@ -11,11 +11,13 @@ import json
 import multiprocessing
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from etykieta.speech.recognizer import SpeechUnavailableError
+from etykieta.speech.recognizer import SpeechUnavailableError, Window
+from etykieta.speech.transcript import Transcript
 from etykieta.speech.wav import read_wav
 from etykieta.speech.workers import (
     MAX_ATTEMPTS,
@@ -85,6 +87,34 @@ def test_grammar_only_job_has_no_free_transcript(pool: RecognitionPool) -> None:
     assert outcome.ok, outcome.error
     assert outcome.free is None
     assert_grammar_words(outcome)
+
+
+def test_closing_window_rides_with_the_job_and_keeps_its_own_times(pool: RecognitionPool) -> None:
+    opening = job_from(SPEECH / "ko_greeting_8k.wav", "call")
+    closing, rate = read_wav(str(SPEECH / "ko_two_utterances_8k.wav"))
+    # Only the second utterance (5.0-6.5 s) of the closing window is decoded.
+    job = replace(
+        opening, spans=((0.0, 5.4),), closing=Window(closing.tobytes(), rate, ((4.7, 6.78),))
+    )
+    outcome = pool.submit(job)
+    assert outcome.ok, outcome.error
+    assert outcome.free is not None and outcome.free.words
+    assert outcome.closing is not None and outcome.closing.words
+    for word in outcome.closing.words:
+        assert word.start is not None and 4.6 <= word.start <= 6.8, word
+
+
+def test_silent_closing_window_gives_an_empty_transcript(pool: RecognitionPool) -> None:
+    closing = Window(bytes(16000), 8000, ())
+    outcome = pool.submit(replace(job_from(SPEECH / "ko_greeting_8k.wav", 2), closing=closing))
+    assert outcome.ok, outcome.error
+    assert outcome.free is not None and outcome.free.words
+    assert outcome.closing == Transcript()
+
+
+def test_closing_window_needs_the_free_pass() -> None:
+    with pytest.raises(ValueError, match="free must be True"):
+        RecognitionJob(1, bytes(16), 8000, free=False, closing=Window(bytes(16), 8000))
 
 
 def test_worker_crash_costs_one_job_and_not_the_pool(pool: RecognitionPool) -> None:

@@ -9,6 +9,10 @@ For every answered inbound or internal call (the employee answered, T1):
    no model is configured;
 3. ``SpeechRunner`` drains the queue through a :class:`RecognitionPool` (worker processes: a
    Vosk crash costs one job) and stores the verdict of :func:`check_greeting`.
+
+Recognition is the costly part (benchmarks/speech.py), so a job asks only for what can change
+the verdict: the speech of the opening window (`speech_spans`) and the last speech of the
+closing window (`closing_spans`, none when it is silent), both through one recognizer.
 """
 
 from __future__ import annotations
@@ -31,14 +35,22 @@ from ..telephony.records import CallRecord
 from .audio import RenderedAudio
 from .collector import CallAudio
 from .greeting import GreetingResult, Verdict, check_greeting
+from .recognizer import Span, Window
 from .transcript import Transcript
-from .vad import detect_voice, is_silent
+from .vad import VoiceActivity, detect_voice, is_silent
 from .workers import RecognitionJob, RecognitionOutcome, RecognitionPool
 
 log = logging.getLogger(__name__)
 BATCH_JOBS = 16
 GREETED_DIRECTIONS = frozenset({"inbound", "internal"})
 FIXED_PHRASES = ("dzień dobry", "dzień dobry państwu", "dziękuję", "do widzenia")
+SPEECH_PADDING_S = 0.3
+"""Audio kept on each side of a speech segment: the energy detector misses soft onsets and
+endings, and the recognizer needs some silence around a word."""
+CLOSING_TAIL_S = 4.0
+"""Speech decoded at the end of the closing window, where T10's "dziękuję" is said: enough for
+"Dziękuję." — the caller's answer — "Do widzenia, miłego dnia." (~3.4 s with padding). Whole
+spans are kept, so the last one is decoded even when it is longer."""
 
 
 def greeting_applies(record: CallRecord) -> bool:
@@ -86,6 +98,45 @@ def expected_phrases(settings: Settings, directory: Directory, extension: str | 
         if staff is not None:
             phrases += [f"{staff.first_name} {staff.last_name}", staff.last_name]
     return tuple(dict.fromkeys(p.lower() for p in phrases))
+
+
+def speech_spans(activity: VoiceActivity, padding_s: float = SPEECH_PADDING_S
+                 ) -> tuple[Span, ...]:
+    """The speech segments of a window, padded, merged where the paddings meet."""
+    spans: list[Span] = []
+    for start, end in activity.segments:
+        start = round(max(0.0, start - padding_s), 6)
+        end = round(min(activity.duration_s, end + padding_s), 6)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return tuple(spans)
+
+
+def closing_spans(activity: VoiceActivity, tail_s: float = CLOSING_TAIL_S) -> tuple[Span, ...]:
+    """The last speech spans of a closing window, up to ``tail_s`` of them; none if silent."""
+    if is_silent(activity):
+        return ()
+    kept: list[Span] = []
+    total_s = 0.0
+    for start, end in reversed(speech_spans(activity)):
+        total_s += end - start
+        if kept and total_s > tail_s:
+            break
+        kept.append((start, end))
+    return tuple(reversed(kept))
+
+
+def recognition_job(job_id: int, opening: bytes, closing: bytes | None, rate: int,
+                    phrases: tuple[str, ...]) -> RecognitionJob:
+    """The work for one queued call: its windows (stored PCM) trimmed to what is judged."""
+    opening_spans = speech_spans(detect_voice(_samples(opening), rate))
+    closing_window = None
+    if closing is not None:
+        closing_window = Window(closing, rate, closing_spans(detect_voice(_samples(closing), rate)))
+    return RecognitionJob(job_id, opening, rate, phrases=phrases, spans=opening_spans,
+                          closing=closing_window)
 
 
 def pack_pcm(audio: RenderedAudio | None) -> bytes | None:
@@ -184,38 +235,34 @@ class SpeechRunner:
         with self.sessions.begin() as session:
             jobs = session.scalars(select(SpeechJob).where(SpeechJob.id.in_(list(batch))))
             for job in jobs:
-                extension = batch[job.id][1]
-                phrases = expected_phrases(self.settings, self.directory, extension)
-                if job.opening is not None:
-                    yield RecognitionJob(f"{job.id}:opening", unpack_pcm(job.opening),
-                                         job.sample_rate, phrases=phrases)
-                if job.closing is not None:
-                    yield RecognitionJob(f"{job.id}:closing", unpack_pcm(job.closing),
-                                         job.sample_rate)
+                if job.opening is None:
+                    continue  # judged as failed: "no outcome"
+                phrases = expected_phrases(self.settings, self.directory, batch[job.id][1])
+                closing = unpack_pcm(job.closing) if job.closing is not None else None
+                yield recognition_job(job.id, unpack_pcm(job.opening), closing,
+                                      job.sample_rate, phrases)
 
     def _store(self, job_id: int, call_pk: int, extension: str | None,
                outcomes: dict[Any, RecognitionOutcome], summary: RunSummary) -> None:
-        opening = outcomes.get(f"{job_id}:opening")
-        closing = outcomes.get(f"{job_id}:closing")
+        outcome = outcomes.get(job_id)
         with self.sessions.begin() as session:
             job = session.get_one(SpeechJob, job_id)
             call = session.get_one(Call, call_pk)
-            if opening is None or not opening.ok or opening.free is None:
-                error = opening.error if opening is not None else "no outcome"
+            if outcome is None or not outcome.ok or outcome.free is None:
+                error = outcome.error if outcome is not None else "no outcome"
                 job.status, job.error = "failed", error
                 result = GreetingResult.without_speech(
                     Verdict.NOT_CHECKED, f"recognition failed: {error}")
                 grammar = None
                 summary.failed += 1
             else:
-                grammar = opening.grammar
+                grammar = outcome.grammar
                 staff = self.directory.staff_at(extension) if extension else None
                 unit = self.directory.unit_of(extension) if extension else None
                 result = check_greeting(
-                    opening.free, grammar, staff=staff, unit=unit,
+                    outcome.free, grammar, staff=staff, unit=unit,
                     organisation=self.settings.organisation.name,
-                    settings=self.settings.greeting,
-                    closing=closing.free if closing is not None and closing.ok else None)
+                    settings=self.settings.greeting, closing=outcome.closing)
                 job.status, job.error = "done", None
                 summary.judged += 1
             job.finished_at = datetime.now(UTC)
@@ -229,4 +276,8 @@ class SpeechRunner:
 
 def pcm_of(blob: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
     """The int16 samples of a stored window."""
-    return np.frombuffer(unpack_pcm(blob), dtype="<i2").astype(np.int16)
+    return _samples(unpack_pcm(blob))
+
+
+def _samples(pcm: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
+    return np.frombuffer(pcm, dtype="<i2").astype(np.int16)

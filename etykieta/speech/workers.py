@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Literal
 
 from etykieta.errors import EtykietaError
-from etykieta.speech.recognizer import SpeechUnavailableError, VoskEngine
+from etykieta.speech.recognizer import Span, SpeechUnavailableError, VoskEngine, Window
 from etykieta.speech.transcript import Transcript
 
 MAX_ATTEMPTS = 2
@@ -43,7 +43,7 @@ JobId = int | str
 
 @dataclass(frozen=True, slots=True)
 class RecognitionJob:
-    """One window of audio to recognise: 16-bit mono PCM at ``rate``.
+    """One call's audio to recognise: its opening window, 16-bit mono PCM at ``rate``.
 
     ``free`` asks for free transcription, ``grammar`` (from `VoskEngine.build_grammar`) for the
     directory-biased pass; both may be asked at once. ``raw_grammar`` is passed to Vosk
@@ -59,6 +59,15 @@ class RecognitionJob:
     phrases: tuple[str, ...] = ()
     """Expected phrases: the worker builds the grammar from them with its own model's
     vocabulary (so the capture process never needs the model)."""
+    spans: tuple[Span, ...] | None = None
+    """The parts of ``pcm`` to decode (see `Window`); None decodes all of it."""
+    closing: Window | None = None
+    """The call's closing window, decoded after the opening by the free pass's recognizer
+    (one recognizer per call: its graph cache makes the second window cheap)."""
+
+    def __post_init__(self) -> None:
+        if self.closing is not None and not self.free:
+            raise ValueError("a closing window is decoded by the free pass: free must be True")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,8 @@ class RecognitionOutcome:
     """Worker time spent on the job's last attempt (0 if the worker died before answering)."""
     error: str | None
     attempts: int
+    closing: Transcript | None = None
+    """The free transcript of the job's closing window, if it had one."""
 
     @property
     def ok(self) -> bool:
@@ -295,6 +306,7 @@ class RecognitionPool:
                     seconds=message.seconds,
                     error=message.error,
                     attempts=attempt.attempts,
+                    closing=message.closing,
                 )
             )
 
@@ -373,6 +385,7 @@ class _Finished:
     grammar: Transcript | None
     seconds: float
     error: str | None
+    closing: Transcript | None = None
 
 
 def _worker_main(model_path: str, conn: Connection, allow_raw_grammar: bool) -> None:
@@ -404,18 +417,21 @@ def _grammar_or_none(engine: VoskEngine, phrases: tuple[str, ...]) -> str | None
 
 def _recognise(engine: VoskEngine, job: RecognitionJob, allow_raw_grammar: bool) -> _Finished:
     started = time.perf_counter()
-    free = grammar = None
+    opening = Window(job.pcm, job.rate, job.spans)
+    free = grammar = closing = None
     try:
         if job.free:
-            free = engine.transcribe(job.pcm, job.rate)
+            windows = [opening] if job.closing is None else [opening, job.closing]
+            free, *rest = engine.transcribe_windows(windows)
+            closing = rest[0] if rest else None
         if job.raw_grammar is not None and allow_raw_grammar:
             grammar = engine.transcribe_unvalidated(job.pcm, job.rate, grammar=job.raw_grammar)
         elif job.grammar is not None:
-            grammar = engine.transcribe(job.pcm, job.rate, grammar=job.grammar)
+            grammar = engine.transcribe_windows([opening], grammar=job.grammar)[0]
         elif job.phrases:
             built = _grammar_or_none(engine, job.phrases)
             if built is not None:
-                grammar = engine.transcribe(job.pcm, job.rate, grammar=built)
+                grammar = engine.transcribe_windows([opening], grammar=built)[0]
     except (ValueError, EtykietaError) as exc:  # bad input: this job fails, the worker lives on
         return _Finished(None, None, time.perf_counter() - started, str(exc))
-    return _Finished(free, grammar, time.perf_counter() - started, None)
+    return _Finished(free, grammar, time.perf_counter() - started, None, closing)
