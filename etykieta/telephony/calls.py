@@ -188,7 +188,7 @@ class CallAssembler:
         and rings an extension: it belongs to one of those calls, and is counted once, with
         low confidence (issue #3: the ambiguity is reported in the ingest summary).
         """
-        if self._callee_extension(leg) is None:
+        if self.callee_extension(leg) is None:
             return None
         pool = [g for g in self._groups
                 if (g.first.dst.ip == leg.src.ip or leg.src.ip in self.pbx_addresses)
@@ -250,17 +250,17 @@ class CallAssembler:
             return None
         return self.directory.extension_of(number) or self.directory.normalise(number)
 
-    def _answering_extension(self, leg: Leg) -> str | None:
+    def answering_extension(self, leg: Leg) -> str | None:
         """Who picked up a leg: its 200 OK's Contact, else the callee as last routed."""
-        for candidate in (leg.answer_contact, leg.callee_uri, leg.to_addr, leg.request_uri):
-            number = _number(candidate) if candidate is not None else None
-            extension = self.directory.extension_of(number) if number else None
-            if extension is not None:
-                return extension
-        return None
+        return self._first_extension(leg.answer_contact, leg.callee_uri, leg.to_addr,
+                                     leg.request_uri)
 
-    def _callee_extension(self, leg: Leg) -> str | None:
-        for candidate in (leg.callee_uri, leg.to_addr, leg.request_uri):
+    def callee_extension(self, leg: Leg) -> str | None:
+        """The extension a leg rang, as routed nearest the callee."""
+        return self._first_extension(leg.callee_uri, leg.to_addr, leg.request_uri)
+
+    def _first_extension(self, *candidates: NameAddr | SipUri | None) -> str | None:
+        for candidate in candidates:
             number = _number(candidate)
             extension = self.directory.extension_of(number) if number else None
             if extension is not None:
@@ -294,7 +294,7 @@ class _CallBuilder:
         else:
             direction = "internal" if dialed_ext is not None else "outbound"
         answering = self._answering_leg()
-        answered_by = self.a._answering_extension(answering) if answering else None
+        answered_by = self.a.answering_extension(answering) if answering else None
         if answering is not None and answered_by is None:
             answered_by = _number(answering.callee_uri)  # an outside number picked up
         # the unit that owes the answer: the dialled one, or for outbound calls the caller's
@@ -339,7 +339,7 @@ class _CallBuilder:
 
     def _first_phone_extension(self) -> str | None:
         for leg in self._phone_legs():
-            extension = self.a._callee_extension(leg)
+            extension = self.a.callee_extension(leg)
             if extension is not None:
                 return extension
         return None
@@ -372,7 +372,7 @@ class _CallBuilder:
             for refer in leg.refers:
                 target_leg = next((t for t in group.legs if group.refer_of.get(t.call_id)
                                    is refer), None)
-                sender = (self.a._callee_extension(leg) if not refer.from_caller
+                sender = (self.a.callee_extension(leg) if not refer.from_caller
                           else self.d.extension_of(_caller_number(leg) or ""))
                 target = _number(refer.refer_to.uri)
                 records.append(self._transfer(
@@ -382,7 +382,7 @@ class _CallBuilder:
         if not records and answering is not None and answering is not self.first:
             for leg in group.legs:
                 if group.roles[leg.call_id] == "transfer" and not group.refer_of.get(leg.call_id):
-                    target = self.a._callee_extension(leg)
+                    target = self.a.callee_extension(leg)
                     if target is not None and target != answered_by:
                         records.append(self._transfer("pbx", answered_by, target,
                                                       leg.started_at, leg, None))
@@ -431,7 +431,7 @@ class _CallBuilder:
             ended_at=_utc(leg.ended_at) if leg.ended_at is not None else None,
             caller=_caller_number(leg) or "",
             callee=_number(leg.callee_uri) or _number(leg.to_addr) or "",
-            extension=self.a._callee_extension(leg),
+            extension=self.a.callee_extension(leg),
             final_status=leg.final_status,
             end_cause=leg.end_cause.value if leg.end_cause else None,
             transport=leg.transport,
