@@ -85,9 +85,15 @@ class PbxSettings:
 
 @dataclass(frozen=True, slots=True)
 class CaptureSettings:
-    """Which SIP traffic to look at; ``sip_ports`` None means any port."""
+    """Which SIP traffic to look at; ``sip_ports`` None means any port.
+
+    ``interface`` and ``filter`` are for the live monitor: the interface tcpdump listens on and
+    an optional BPF filter (tcpdump syntax) that narrows what it hands over.
+    """
 
     sip_ports: tuple[int, ...] | None = None
+    interface: str = "any"
+    filter: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,9 @@ class SpeechSettings:
     closing_window_s: float = 10.0
     keep_audio: bool = False
     workers: int = 2
+    recognizer_calls: int = 1
+    """Calls one recognizer decodes before a fresh one replaces it: 1 is a recognizer per call;
+    more trades worker memory (its graph cache) for speed (benchmarks/speech.py)."""
 
 
 @dataclass(frozen=True, slots=True)

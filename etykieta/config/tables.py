@@ -31,10 +31,11 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "rings": ("on_s", "off_s", "target"),
     "database": ("url",),
     "pbx": ("did_prefixes", "outside_line_prefix", "link_header", "link_window_s", "addresses"),
-    "capture": ("sip_ports",),
+    "capture": ("sip_ports", "interface", "filter"),
     "business_hours": ("timezone", "days", "open", "close", "holidays", "closed"),
     "callbacks": ("due_within_business_hours",),
-    "speech": ("model_path", "window_s", "closing_window_s", "keep_audio", "workers"),
+    "speech": ("model_path", "window_s", "closing_window_s", "keep_audio", "workers",
+               "recognizer_calls"),
     "greeting": ("require_office", "name", "casual_words", "max_syllables_per_s"),
 }
 
@@ -101,16 +102,22 @@ def pbx(section: Section) -> PbxSettings:
 
 
 def capture(section: Section) -> CaptureSettings:
+    interface = section.text("interface", "any")
+    if not interface.strip() or any(c.isspace() for c in interface):
+        section.problem("interface", f'must be an interface name such as "eth0" or "any", '
+                        f"got {interface!r}")
+        interface = "any"
+    capture_filter = section.text("filter", "")
     ports = section.items("sip_ports", is_int, "integers")
     if ports is None:
-        return CaptureSettings()
+        return CaptureSettings(None, interface, capture_filter)
     valid = tuple(port for port in ports if isinstance(port, int) and 1 <= port <= 65535)
     for port in ports:
         if port not in valid:
             section.problem("sip_ports", f"port {port} is outside 1..65535")
     if not ports:
         section.problem("sip_ports", "must not be empty (leave the key out to accept any port)")
-    return CaptureSettings(valid or None)
+    return CaptureSettings(valid or None, interface, capture_filter)
 
 
 def _clock(section: Section, key: str, default: dt.time) -> dt.time:
@@ -185,6 +192,7 @@ def speech(section: Section) -> SpeechSettings:
         closing_window_s=section.real("closing_window_s", 10.0, minimum=0, strict=True),
         keep_audio=section.flag("keep_audio", False),
         workers=section.integer("workers", 2, minimum=1),
+        recognizer_calls=section.integer("recognizer_calls", 1, minimum=1),
     )
 
 
