@@ -20,3 +20,7 @@ class ConfigError(EtykietaError):
 
 class CaptureFormatError(EtykietaError, ValueError):
     """A file is not a pcap or pcapng capture (or its header is unreadable)."""
+
+
+class CaptureUnavailableError(EtykietaError):
+    """A live capture cannot start: no tcpdump, no such interface, no permission, bad filter."""
