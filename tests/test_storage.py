@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from etykieta.config import Settings
 from etykieta.ingest import Ingestor
 from etykieta.storage import Base, Call, Capture, Leg, make_engine, make_sessionmaker
-from etykieta.storage.db import needs_upgrade, upgrade
+from etykieta.storage.db import alembic_config, needs_upgrade, upgrade
+from etykieta.storage.models import SpeechJob
 from etykieta.telephony.capture.pcap_file import open_capture
 
 from .conftest import CALLS
@@ -30,6 +32,33 @@ def test_migrations_build_exactly_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     assert not needs_upgrade(engine)
+
+
+def test_a_database_of_the_previous_release_upgrades_with_its_calls(
+        db_url: str, lab_settings: Settings) -> None:
+    """0002 → 0003 (live speech) keeps stored calls and jobs; 0003 downgrades and back."""
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0002")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO calls (id, call_id, started_at, ended_at, direction, caller, "
+                "caller_e164, dialed, dialed_e164, outcome, link, holds) VALUES (1, 'c1', "
+                "'2026-11-20 09:00:00+00:00', '2026-11-20 09:01:00+00:00', 'inbound', '+48', "
+                "'+48', '1201', '1201', 'answered', 'single', 0)"))
+            conn.execute(text(
+                "INSERT INTO speech_jobs (call_pk, status, attempts, sample_rate, created_at) "
+                "VALUES (1, 'queued', 0, 8000, '2026-11-20 09:01:00+00:00')"))
+        upgrade(engine)
+        with make_sessionmaker(engine).begin() as session:
+            [job] = session.scalars(select(SpeechJob))
+            assert (job.kind, job.call_pk, job.status) == ("call", 1, "queued")
+        command.downgrade(alembic_config(engine), "0002")
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
 
 
 def test_a_new_database_needs_an_upgrade(db_url: str) -> None:

@@ -40,7 +40,7 @@ QUEUED_REASON = "queued for speech recognition (etykieta speech run)"
 def greeting_to_dict(greeting: Greeting | None, call: Call) -> dict[str, Any] | None:
     """The ``greeting`` object (T1, T2, T9, T10); while queued it reads ``not_checked``."""
     if greeting is None:
-        if call.speech_job is not None and call.speech_job.status in ("queued", "running"):
+        if any(job.status in ("queued", "running") for job in call.speech_jobs):
             return {"verdict": "not_checked", "missing": [], "transcript": None,
                     "first_word_s": None, "syllables_per_s": None, "casual_words": [],
                     "thanked": None, "reason": QUEUED_REASON}

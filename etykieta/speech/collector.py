@@ -41,6 +41,7 @@ class _Stream:
     assembler: RtpStreamAssembler
     stream: MediaStream
     answered_at: float
+    opening_taken: bool = False
 
 
 def employee_stream(offer: SessionDescription | None) -> tuple[MediaStream | None, str | None]:
@@ -91,6 +92,22 @@ class MediaCollector:
             self._streams.pop(other.call_id, None)
             self._no_media.pop(other.call_id, None)
         return audio
+
+    def due_openings(self, now: float) -> list[CallAudio]:
+        """Opening windows complete by ``now`` (capture time), each handed out once.
+
+        The live monitor judges a greeting as soon as its window is over, not at hang-up; the
+        leg's stream is kept for the closing window, which `take` renders at the end.
+        """
+        due = []
+        for call_id, held in self._streams.items():
+            if not held.opening_taken and now >= held.answered_at + self.window_s:
+                held.opening_taken = True
+                dst = held.stream.destination
+                due.append(CallAudio(
+                    call_id, (dst.ip, dst.port), dict(held.assembler.payload_types),
+                    held.assembler.render(held.answered_at, self.window_s), None))
+        return due
 
     @property
     def open_streams(self) -> int:

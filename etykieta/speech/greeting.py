@@ -390,3 +390,8 @@ def check_greeting(
         mean_conf=mean_conf,
         reason="; ".join(notes) or None,
     )
+
+
+def closing_thanked(closing: Transcript) -> bool:
+    """Whether "dziękuję" was heard in a call's closing window (T10)."""
+    return thanked(tokenize(closing))

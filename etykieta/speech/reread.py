@@ -25,6 +25,8 @@ from .audio import RenderedAudio, RtpStreamAssembler
 from .service import pcm_of
 
 KEY = "call"
+LIVE_SOURCES = ("live:", "stream:")
+"""How the live monitor names its capture: nothing to read again."""
 
 
 def read_window(path: str | Path, destination: tuple[str, int],
@@ -66,13 +68,17 @@ def audio_for_call(session: Session, settings: Settings, call_id: str, window: s
     media = call.media
     if media is None:
         raise AudioUnavailableError(f"call {call_id} was not answered: there is no employee audio")
-    job = call.speech_job
-    kept = {"opening": job.opening, "closing": job.closing} if job is not None else {}
-    if kept.get(window) is not None and job is not None:
-        return pcm_of(kept[window]), job.sample_rate  # type: ignore[arg-type]
+    for job in call.speech_jobs:  # kept, or not judged yet
+        blob = {"opening": job.opening, "closing": job.closing}.get(window)
+        if blob is not None:
+            return pcm_of(blob), job.sample_rate
     capture = session.get(Capture, call.capture_id) if call.capture_id is not None else None
     if capture is None or not Path(capture.path).is_file():
-        where = f"capture file {capture.path} is gone" if capture else "it came from live capture"
+        if capture is None or capture.path.startswith(LIVE_SOURCES):
+            where = "it was heard by the live monitor"
+            where += f" ({capture.path})" if capture is not None else ""
+        else:
+            where = f"capture file {capture.path} is gone"
         raise AudioUnavailableError(
             f"the audio of call {call_id} is no longer available: {where} and its audio was "
             f"not kept ([speech] keep_audio = false keeps audio only until it is judged)")

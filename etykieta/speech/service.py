@@ -18,6 +18,7 @@ closing window (`closing_spans`, none when it is silent), both through one recog
 from __future__ import annotations
 
 import logging
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,15 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Directory, Settings
-from ..storage.models import Call, Greeting, SpeechJob
+from ..storage.models import Call, CallMedia, Greeting, SpeechJob
 from ..telephony.records import CallRecord
 from .audio import RenderedAudio
 from .collector import CallAudio
-from .greeting import GreetingResult, Verdict, check_greeting
+from .greeting import GreetingResult, Verdict, check_greeting, closing_thanked
 from .recognizer import Span, Window
 from .transcript import Transcript
 from .vad import VoiceActivity, detect_voice, is_silent
@@ -42,6 +43,12 @@ from .workers import RecognitionJob, RecognitionOutcome, RecognitionPool
 
 log = logging.getLogger(__name__)
 BATCH_JOBS = 16
+IDLE_POLL_S = 1.0
+"""How often an idle monitor looks at the queue when nobody wakes it."""
+SAME_ANSWER_S = 0.5
+"""Answer times within this are the same answer (they went through float and the database)."""
+CALL, OPENING, CLOSING = "call", "opening", "closing"
+"""Kinds of speech job (see `SpeechJob`)."""
 GREETED_DIRECTIONS = frozenset({"inbound", "internal"})
 FIXED_PHRASES = ("dzień dobry", "dzień dobry państwu", "dziękuję", "do widzenia")
 SPEECH_PADDING_S = 0.3
@@ -161,27 +168,96 @@ def greeting_row(result: GreetingResult, *, grammar: Transcript | None = None) -
 
 
 def queue_job(audio: CallAudio) -> SpeechJob:
-    """A queued job holding the call's windows (compressed) until it is judged."""
+    """A queued job holding a stored call's windows (compressed) until it is judged."""
     assert audio.opening is not None
-    return SpeechJob(status="queued", attempts=0, sample_rate=audio.opening.sample_rate,
-                     opening=pack_pcm(audio.opening), closing=pack_pcm(audio.closing),
+    return SpeechJob(kind=CALL, status="queued", attempts=0,
+                     sample_rate=audio.opening.sample_rate, opening=pack_pcm(audio.opening),
+                     closing=pack_pcm(audio.closing), created_at=datetime.now(UTC))
+
+
+def queue_opening(audio: CallAudio, extension: str | None, answered_at: datetime
+                  ) -> SpeechJob:
+    """The live monitor's job for an opening window, queued while the call goes on."""
+    assert audio.opening is not None
+    return SpeechJob(kind=OPENING, status="queued", attempts=0, leg_call_id=audio.leg_call_id,
+                     answered_at=answered_at, extension=extension,
+                     sample_rate=audio.opening.sample_rate, opening=pack_pcm(audio.opening),
                      created_at=datetime.now(UTC))
+
+
+def queue_closing(closing: RenderedAudio) -> SpeechJob:
+    """The closing window of a call whose opening was judged live (T10's "dziękuję")."""
+    return SpeechJob(kind=CLOSING, status="queued", attempts=0, sample_rate=closing.sample_rate,
+                     closing=pack_pcm(closing), created_at=datetime.now(UTC))
+
+
+def link_live_greetings(session: Session) -> int:
+    """Tie greetings and jobs judged while their call went on to the call, once it is stored.
+
+    The call is the one whose answering leg (``call_media.leg_call_id``) they were queued for.
+    Run by the monitor after it stores calls, and safe to run at any time: it only fills in
+    what is missing, so a race with a recognition worker storing a verdict costs one round.
+    """
+    linked = 0
+    orphans = session.scalars(select(Greeting).where(
+        Greeting.call_pk.is_(None), Greeting.leg_call_id.is_not(None))).all()
+    for greeting in orphans:
+        call_pk = stored_call(session, greeting.leg_call_id, greeting.answered_at)
+        if call_pk is not None and session.scalar(
+                select(Greeting.id).where(Greeting.call_pk == call_pk)) is None:
+            greeting.call_pk = call_pk
+            linked += 1
+    jobs = session.scalars(select(SpeechJob).where(
+        SpeechJob.call_pk.is_(None), SpeechJob.kind == OPENING)).all()
+    for job in jobs:
+        job.call_pk = stored_call(session, job.leg_call_id, job.answered_at)
+    session.flush()
+    return linked
+
+
+def stored_call(session: Session, leg_call_id: str | None, answered_at: datetime | None
+                ) -> int | None:
+    """The stored call whose answering leg is ``leg_call_id``, answered at ``answered_at``."""
+    if leg_call_id is None:
+        return None
+    rows = session.execute(select(CallMedia.call_pk, CallMedia.answered_at)
+                           .where(CallMedia.leg_call_id == leg_call_id)).all()
+    for call_pk, at in rows:  # a Call-ID may come back (a re-used one): the answer tells
+        if answered_at is None or abs((at - answered_at).total_seconds()) < SAME_ANSWER_S:
+            return int(call_pk)
+    return None
 
 
 @dataclass(slots=True)
 class RunSummary:
     judged: int = 0
     failed: int = 0
+    closings: int = 0
+    """Closing windows checked for T10 (live calls; a stored call's closing is in its job)."""
 
     def line(self) -> str:
-        return f"speech: {self.judged} greetings judged, {self.failed} recognition jobs failed"
+        text = f"speech: {self.judged} greetings judged"
+        if self.closings:
+            text += f", {self.closings} closings checked"
+        return text + f", {self.failed} recognition jobs failed"
 
 
-PoolFactory = Callable[[str, int], RecognitionPool]
+PoolFactory = Callable[..., RecognitionPool]
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    kind: str
+    call_pk: int | None
+    extension: str | None
 
 
 class SpeechRunner:
-    """Drains the speech job queue (``etykieta speech run``, ``ingest --transcribe``)."""
+    """Drains the speech job queue (``speech run``, ``ingest --transcribe``, the monitor).
+
+    Opening windows come first (a supervisor waits for those), then stored calls, then
+    closing windows, which only complete a greeting already judged.
+    """
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], *,
                  directory: Directory | None = None,
@@ -199,79 +275,160 @@ class SpeechRunner:
     def run(self, limit: int | None = None) -> RunSummary:
         """Judge queued greetings; jobs left ``running`` by a crash are taken up again."""
         summary = RunSummary()
+        with self._pool() as pool:
+            while limit is None or summary.judged + summary.failed < limit:
+                size = BATCH_JOBS if limit is None else min(
+                    BATCH_JOBS, limit - summary.judged - summary.failed)
+                if not self.run_batch(pool, size, summary):
+                    break
+        return summary
+
+    def serve(self, finish: threading.Event, halt: threading.Event, wake: threading.Event,
+              summary: RunSummary | None = None) -> RunSummary:
+        """Judge jobs as they are queued (the monitor's speech thread).
+
+        Returns once ``finish`` is set and the queue is empty, or as soon as the batch in hand
+        is done once ``halt`` is set (what is left stays queued for the next start). ``wake``
+        is set by whoever queues a job; without it the queue is looked at every
+        `IDLE_POLL_S`. A batch is one job per worker, so a new opening window waits for at
+        most the jobs in hand.
+        """
+        summary = summary if summary is not None else RunSummary()
+        with self._pool() as pool:
+            while not halt.is_set():
+                wake.clear()
+                if self.run_batch(pool, pool.size, summary):
+                    continue
+                if finish.is_set():
+                    break
+                wake.wait(IDLE_POLL_S)
+        return summary
+
+    def run_batch(self, pool: RecognitionPool, size: int, summary: RunSummary) -> int:
+        """Claim up to ``size`` jobs, recognise them, store the verdicts; how many were run."""
+        batch = self._claim(size)
+        if batch:
+            outcomes = {o.job_id: o for o in pool.run(self._jobs(batch))}
+            for job_id, claimed in batch.items():
+                self._store(job_id, claimed, outcomes.get(job_id), summary)
+        return len(batch)
+
+    def _pool(self) -> RecognitionPool:
+        """The worker pool, after putting back jobs a crash left ``running``."""
         with self.sessions.begin() as session:
             session.execute(update(SpeechJob).where(SpeechJob.status == "running")
                             .values(status="queued"))
         problem = model_problem(self.settings)
         if problem is not None:
             raise FileNotFoundError(problem)
-        assert self.settings.speech.model_path is not None
-        with self.pool_factory(self.settings.speech.model_path,
-                               self.settings.speech.workers) as pool:
-            while limit is None or summary.judged + summary.failed < limit:
-                batch = self._claim(BATCH_JOBS if limit is None
-                                    else min(BATCH_JOBS, limit - summary.judged - summary.failed))
-                if not batch:
-                    break
-                outcomes = {o.job_id: o for o in pool.run(self._jobs(batch))}
-                for job_id, (call_pk, extension) in batch.items():
-                    self._store(job_id, call_pk, extension, outcomes, summary)
-        return summary
+        speech = self.settings.speech
+        assert speech.model_path is not None
+        if speech.recognizer_calls == 1:
+            return self.pool_factory(speech.model_path, speech.workers)
+        return self.pool_factory(speech.model_path, speech.workers,
+                                 recognizer_calls=speech.recognizer_calls)
 
-    def _claim(self, size: int) -> dict[int, tuple[int, str | None]]:
-        """Mark up to ``size`` queued jobs running; return job id → (call pk, extension)."""
+    def _claim(self, size: int) -> dict[int, _Claimed]:
+        """Mark up to ``size`` queued jobs running, most urgent first.
+
+        A closing job waits until its call's greeting is there to complete.
+        """
+        urgency = case((SpeechJob.kind == OPENING, 0), (SpeechJob.kind == CALL, 1), else_=2)
+        judged = select(Greeting.id).where(Greeting.call_pk == SpeechJob.call_pk).exists()
         with self.sessions.begin() as session:
             rows = session.execute(
-                select(SpeechJob.id, SpeechJob.call_pk, Call.answered_by)
-                .join(Call, Call.id == SpeechJob.call_pk)
-                .where(SpeechJob.status == "queued").order_by(SpeechJob.id).limit(size)).all()
+                select(SpeechJob.id, SpeechJob.kind, SpeechJob.call_pk,
+                       func.coalesce(SpeechJob.extension, Call.answered_by))
+                .outerjoin(Call, Call.id == SpeechJob.call_pk)
+                .where(SpeechJob.status == "queued", or_(SpeechJob.kind != CLOSING, judged))
+                .order_by(urgency, SpeechJob.id).limit(size)).all()
             ids = [row[0] for row in rows]
             if ids:
                 session.execute(update(SpeechJob).where(SpeechJob.id.in_(ids))
                                 .values(status="running", attempts=SpeechJob.attempts + 1))
-            return {row[0]: (row[1], row[2]) for row in rows}
+            return {row[0]: _Claimed(row[1], row[2], row[3]) for row in rows}
 
-    def _jobs(self, batch: dict[int, tuple[int, str | None]]) -> Iterator[RecognitionJob]:
+    def _jobs(self, batch: dict[int, _Claimed]) -> Iterator[RecognitionJob]:
         with self.sessions.begin() as session:
             jobs = session.scalars(select(SpeechJob).where(SpeechJob.id.in_(list(batch))))
             for job in jobs:
+                claimed = batch[job.id]
+                if claimed.kind == CLOSING:
+                    if job.closing is not None:
+                        closing = unpack_pcm(job.closing)
+                        spans = closing_spans(detect_voice(_samples(closing), job.sample_rate))
+                        yield RecognitionJob(job.id, closing, job.sample_rate, spans=spans)
+                    continue
                 if job.opening is None:
                     continue  # judged as failed: "no outcome"
-                phrases = expected_phrases(self.settings, self.directory, batch[job.id][1])
-                closing = unpack_pcm(job.closing) if job.closing is not None else None
-                yield recognition_job(job.id, unpack_pcm(job.opening), closing,
+                phrases = expected_phrases(self.settings, self.directory, claimed.extension)
+                closing_pcm = (unpack_pcm(job.closing)
+                               if job.closing is not None and claimed.kind == CALL else None)
+                yield recognition_job(job.id, unpack_pcm(job.opening), closing_pcm,
                                       job.sample_rate, phrases)
 
-    def _store(self, job_id: int, call_pk: int, extension: str | None,
-               outcomes: dict[Any, RecognitionOutcome], summary: RunSummary) -> None:
-        outcome = outcomes.get(job_id)
+    def _store(self, job_id: int, claimed: _Claimed, outcome: RecognitionOutcome | None,
+               summary: RunSummary) -> None:
+        failed = outcome is None or not outcome.ok or outcome.free is None
         with self.sessions.begin() as session:
             job = session.get_one(SpeechJob, job_id)
-            call = session.get_one(Call, call_pk)
-            if outcome is None or not outcome.ok or outcome.free is None:
-                error = outcome.error if outcome is not None else "no outcome"
-                job.status, job.error = "failed", error
-                result = GreetingResult.without_speech(
-                    Verdict.NOT_CHECKED, f"recognition failed: {error}")
-                grammar = None
-                summary.failed += 1
-            else:
-                grammar = outcome.grammar
-                staff = self.directory.staff_at(extension) if extension else None
-                unit = self.directory.unit_of(extension) if extension else None
-                result = check_greeting(
-                    outcome.free, grammar, staff=staff, unit=unit,
-                    organisation=self.settings.organisation.name,
-                    settings=self.settings.greeting, closing=outcome.closing)
-                job.status, job.error = "done", None
-                summary.judged += 1
+            job.status = "failed" if failed else "done"
+            job.error = (outcome.error if outcome is not None else "no outcome") if failed else None
             job.finished_at = datetime.now(UTC)
             if not self.settings.speech.keep_audio:
                 job.opening = job.closing = None
-            if call.greeting is not None:
+            if failed:
+                summary.failed += 1
+            elif claimed.kind == CLOSING:
+                summary.closings += 1
+            else:
+                summary.judged += 1
+            if claimed.kind == CLOSING:
+                self._complete_thanks(session, job, None if failed else outcome)
+                return
+            if failed:
+                result = GreetingResult.without_speech(
+                    Verdict.NOT_CHECKED, f"recognition failed: {job.error}")
+                grammar = None
+            else:
+                assert outcome is not None and outcome.free is not None
+                grammar = outcome.grammar
+                extension = claimed.extension
+                result = check_greeting(
+                    outcome.free, grammar,
+                    staff=self.directory.staff_at(extension) if extension else None,
+                    unit=self.directory.unit_of(extension) if extension else None,
+                    organisation=self.settings.organisation.name,
+                    settings=self.settings.greeting, closing=outcome.closing)
+            row = greeting_row(result, grammar=grammar)
+            if claimed.kind == OPENING:
+                row.thanked = None  # the closing window comes at hang-up
+                row.leg_call_id, row.answered_at = job.leg_call_id, job.answered_at
+                stale = select(Greeting).where(Greeting.leg_call_id == job.leg_call_id,
+                                               Greeting.call_pk.is_(None))
+                for old in session.scalars(stale):
+                    session.delete(old)
+            call = session.get(Call, job.call_pk) if job.call_pk is not None else None
+            if call is not None and call.greeting is not None:
                 session.delete(call.greeting)
-                session.flush()
-            call.greeting = greeting_row(result, grammar=grammar)
+            session.flush()
+            if call is not None:
+                call.greeting = row
+            else:
+                session.add(row)
+
+    def _complete_thanks(self, session: Session, job: SpeechJob,
+                         outcome: RecognitionOutcome | None) -> None:
+        """A closing job's result: whether "dziękuję" was said at the end (T10)."""
+        call = session.get(Call, job.call_pk) if job.call_pk is not None else None
+        if call is None or call.greeting is None:
+            return
+        if outcome is None or outcome.free is None:
+            call.greeting.details = {**call.greeting.details,
+                                     "closing_error": job.error or "no outcome"}
+            return
+        call.greeting.thanked = closing_thanked(outcome.free)
+        call.greeting.details = {**call.greeting.details, "closing": outcome.free.text}
 
 
 def pcm_of(blob: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:

@@ -114,8 +114,8 @@ class Call(Base):
                                                    cascade="all, delete-orphan")
     greeting: Mapped[Greeting | None] = relationship(back_populates="call",
                                                      cascade="all, delete-orphan")
-    speech_job: Mapped[SpeechJob | None] = relationship(back_populates="call",
-                                                        cascade="all, delete-orphan")
+    speech_jobs: Mapped[list[SpeechJob]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="SpeechJob.id")
 
 
 class Leg(Base):
@@ -210,8 +210,12 @@ class Greeting(Base):
     __tablename__ = "greetings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
-                                         unique=True)
+    call_pk: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                                unique=True)
+    """None while the live monitor has judged the greeting of a call that is still going on:
+    ``leg_call_id`` and ``answered_at`` then name the answering leg until the call is stored."""
+    leg_call_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     verdict: Mapped[str] = mapped_column(String(32), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     missing: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -226,17 +230,28 @@ class Greeting(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # elements, words
     checked_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    call: Mapped[Call] = relationship(back_populates="greeting")
+    call: Mapped[Call | None] = relationship(back_populates="greeting")
 
 
 class SpeechJob(Base):
-    """A greeting waiting for recognition: the queue survives restarts (``speech run``)."""
+    """Audio waiting for recognition: the queue survives restarts (``speech run``).
+
+    ``kind``: ``call`` (a stored call's opening and closing windows, from ``ingest``);
+    ``opening`` (the live monitor's opening window, queued at answer + ``window_s`` while the
+    call goes on, so ``call_pk`` is None until the call is stored; ``leg_call_id``,
+    ``answered_at`` and ``extension`` say whose it is); ``closing`` (that call's closing window,
+    queued at hang-up; it completes the greeting's ``thanked``, T10).
+    """
 
     __tablename__ = "speech_jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
-                                         unique=True)
+    call_pk: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                                index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="call", server_default="call")
+    leg_call_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    extension: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), index=True)  # queued running done failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
@@ -246,4 +261,4 @@ class SpeechJob(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
-    call: Mapped[Call] = relationship(back_populates="speech_job")
+    call: Mapped[Call | None] = relationship(back_populates="speech_jobs")

@@ -112,7 +112,7 @@ def query_calls(session: Session, *, since: datetime | None = None,
     """Calls in a period (``since`` inclusive, ``until`` exclusive), oldest first."""
     stmt = select(Call).options(selectinload(Call.transfers), selectinload(Call.callback),
                                 selectinload(Call.greeting),
-                                selectinload(Call.speech_job).load_only(SpeechJob.status))
+                                selectinload(Call.speech_jobs).load_only(SpeechJob.status))
     if since is not None:
         stmt = stmt.where(Call.started_at >= since)
     if until is not None:

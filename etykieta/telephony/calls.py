@@ -100,6 +100,20 @@ class CallAssembler:
     def open_calls(self) -> int:
         return len(self._groups)
 
+    def oldest_open_start(self) -> float | None:
+        """When the oldest call still open began (capture time), or None if none is open."""
+        return min((group.first.started_at for group in self._groups), default=None)
+
+    def preview(self, call_id: str) -> CallRecord | None:
+        """The record the open call holding leg ``call_id`` would give if it ended now.
+
+        For the live monitor, which must judge a greeting while the call goes on: the
+        answering leg and who answered are known long before the call is finished. None when
+        no open call holds that leg. The call stays open; nothing is counted.
+        """
+        group = self._by_call_id.get(call_id)
+        return None if group is None else _CallBuilder(self, group).build()
+
     # -- correlation ---------------------------------------------------------------------
     def _place(self, leg: Leg) -> None:
         caller = self._e164(_caller_number(leg))

@@ -1,0 +1,168 @@
+"""Finished calls → rows: the call, its callback obligation, media, greeting or speech job.
+
+Shared by the two shells around the signalling core: ``ingest`` (capture files) and the live
+monitor. One batch is one transaction, and a call already stored (same Call-ID and start time)
+is not stored again, so replaying a file or restarting the monitor never duplicates a call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .callbacks import BusinessCalendar
+from .callbacks.opening import calendar_for, obligation_for
+from .config import Directory, Settings
+from .speech.collector import CallAudio
+from .speech.greeting import GreetingResult, Verdict
+from .speech.service import (
+    OPENING,
+    SAME_ANSWER_S,
+    audio_verdict,
+    greeting_applies,
+    greeting_row,
+    link_live_greetings,
+    model_problem,
+    queue_closing,
+    queue_job,
+    queue_opening,
+    stored_call,
+)
+from .storage.models import Call, CallMedia, Greeting, SpeechJob
+from .storage.repository import add_calls
+from .telephony.records import CallRecord
+
+Finished = tuple[CallRecord, CallAudio | None]
+OpeningFate = Literal["queued", "decided", "stored"]
+"""What became of an opening window: a recognition job, a verdict from the audio alone, or
+nothing (its call was stored before)."""
+
+
+@dataclass(slots=True)
+class WriteResult:
+    calls: int = 0
+    added: int = 0
+    greetings_queued: int = 0
+
+
+class CallWriter:
+    """Stores finished calls; one per database and configuration."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *,
+                 directory: Directory | None = None,
+                 calendar: BusinessCalendar | None = None) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.directory = directory or Directory(settings)
+        self.calendar = calendar or calendar_for(settings.business_hours)
+        self.model_problem = model_problem(settings)
+        self.gaps: list[tuple[float, float]] = []
+        """Times (capture time) when nothing was captured: the live monitor was not running.
+        A window that overlaps one is not judged, because part of what was said is missing."""
+
+    def store(self, calls: Sequence[Finished], capture_id: int) -> WriteResult:
+        """Store ``calls`` (with their audio) in one transaction; what was new."""
+        result = WriteResult(calls=len(calls))
+        if not calls:
+            return result
+        records = [record for record, _ in calls]
+        obligations = [obligation_for(r, directory=self.directory, calendar=self.calendar,
+                                      policy=self.settings.callbacks) for r in records]
+        with self.sessions.begin() as session:
+            added = add_calls(session, records, obligations, capture_id)
+            for index, row in added:
+                record, audio = calls[index]
+                if greeting_applies(record):
+                    result.greetings_queued += self._attach_speech(session, row, record, audio)
+            if added:
+                link_live_greetings(session)
+        result.added = len(added)
+        return result
+
+    def queue_opening(self, audio: CallAudio, extension: str | None, answered_at: float
+                      ) -> OpeningFate:
+        """The live monitor's opening window: its verdict if the audio decides it, else a job.
+
+        The greeting (or job) waits for its call row under the answering leg's Call-ID;
+        `store` ties them together. A call stored before (a replayed stream) is left alone.
+        """
+        at = datetime.fromtimestamp(answered_at, UTC)
+        verdict = self._verdict_without_speech(audio)
+        with self.sessions.begin() as session:
+            if (stored_call(session, audio.leg_call_id, at) is not None
+                    or self._judged_live(session, audio.leg_call_id, at)):
+                return "stored"
+            if verdict is not None:
+                row = greeting_row(verdict)
+                row.thanked = None
+                row.leg_call_id, row.answered_at = audio.leg_call_id, at
+                session.add(row)
+                return "decided"
+            session.add(queue_opening(audio, extension, at))
+            return "queued"
+
+    def _attach_speech(self, session: Session, row: Call, record: CallRecord,
+                       audio: CallAudio | None) -> bool:
+        """Media locator and greeting (or its queued job) of a new call; True if queued."""
+        leg = record.answering_leg
+        if leg is not None and leg.answered_at is not None:
+            opening = audio.opening if audio is not None else None
+            row.media = CallMedia(
+                leg_call_id=leg.call_id, answered_at=leg.answered_at, ended_at=leg.ended_at,
+                destination=(f"{audio.destination[0]}:{audio.destination[1]}"
+                             if audio is not None and audio.destination else None),
+                payload_types={str(pt): list(v) for pt, v in
+                               (audio.payload_types.items() if audio is not None else ())},
+                codec=opening.codec if opening is not None else None,
+                packets=opening.packets if opening is not None else 0,
+                reason=audio.reason if audio is not None else "no answering leg")
+            if self._judged_live(session, leg.call_id, leg.answered_at):
+                # the opening was queued (or judged) while the call went on: only the closing
+                # window is left, for T10 (and only if a model can hear it)
+                if audio is not None and audio.closing is not None and self.model_problem is None:
+                    row.speech_jobs.append(queue_closing(audio.closing))
+                return False
+        verdict = self._verdict_without_speech(audio)
+        if verdict is not None:
+            row.greeting = greeting_row(verdict)
+            return False
+        assert audio is not None
+        row.speech_jobs.append(queue_job(audio))
+        return True
+
+    def _verdict_without_speech(self, audio: CallAudio | None) -> GreetingResult | None:
+        """The verdict that needs no recognition, or None when the audio must be recognised."""
+        opening = audio.opening if audio is not None else None
+        if opening is not None:
+            end = opening.start + opening.duration
+            for gap_start, gap_end in self.gaps:
+                if opening.start < gap_end and gap_start < end:
+                    until = (f"to {_clock(gap_end)} UTC" if math.isfinite(gap_end)
+                             else "until it was restarted")
+                    return GreetingResult.without_speech(Verdict.NOT_CHECKED, (
+                        f"part of the opening window was not captured: the monitor was not "
+                        f"listening from {_clock(gap_start)} UTC {until}"))
+        verdict = audio_verdict(audio)
+        if verdict is None and self.model_problem is not None:
+            verdict = GreetingResult.without_speech(Verdict.NOT_CHECKED, self.model_problem)
+        return verdict
+
+    @staticmethod
+    def _judged_live(session: Session, leg_call_id: str, answered_at: datetime) -> bool:
+        """Whether the monitor already queued or judged this leg's opening window."""
+        jobs = select(SpeechJob.answered_at).where(SpeechJob.leg_call_id == leg_call_id,
+                                                   SpeechJob.kind == OPENING)
+        greetings = select(Greeting.answered_at).where(Greeting.leg_call_id == leg_call_id)
+        times = [*session.scalars(jobs), *session.scalars(greetings)]
+        return any(at is not None and abs((at - answered_at).total_seconds()) < SAME_ANSWER_S
+                   for at in times)
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
