@@ -83,17 +83,23 @@ class PbxSettings:
     addresses: tuple[str, ...] = ()
 
 
+DEFAULT_JOURNAL_DIR = "var/journal"
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureSettings:
     """Which SIP traffic to look at; ``sip_ports`` None means any port.
 
     ``interface`` and ``filter`` are for the live monitor: the interface tcpdump listens on and
-    an optional BPF filter (tcpdump syntax) that narrows what it hands over.
+    an optional BPF filter (tcpdump syntax) that narrows what it hands over. ``journal_dir``
+    is where it keeps the SIP of calls not yet stored, so a restart loses none ("" = no
+    journal).
     """
 
     sip_ports: tuple[int, ...] | None = None
     interface: str = "any"
     filter: str = ""
+    journal_dir: str = DEFAULT_JOURNAL_DIR
 
 
 @dataclass(frozen=True, slots=True)

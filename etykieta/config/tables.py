@@ -12,6 +12,7 @@ import holidays
 from etykieta.config.model import (
     DEFAULT_CASUAL_WORDS,
     DEFAULT_DATABASE_URL,
+    DEFAULT_JOURNAL_DIR,
     WEEKDAY_NAMES,
     BusinessHours,
     CallbackPolicy,
@@ -31,7 +32,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "rings": ("on_s", "off_s", "target"),
     "database": ("url",),
     "pbx": ("did_prefixes", "outside_line_prefix", "link_header", "link_window_s", "addresses"),
-    "capture": ("sip_ports", "interface", "filter"),
+    "capture": ("sip_ports", "interface", "filter", "journal_dir"),
     "business_hours": ("timezone", "days", "open", "close", "holidays", "closed"),
     "callbacks": ("due_within_business_hours",),
     "speech": ("model_path", "window_s", "closing_window_s", "keep_audio", "workers",
@@ -108,16 +109,17 @@ def capture(section: Section) -> CaptureSettings:
                         f"got {interface!r}")
         interface = "any"
     capture_filter = section.text("filter", "")
+    journal_dir = section.text("journal_dir", DEFAULT_JOURNAL_DIR)
     ports = section.items("sip_ports", is_int, "integers")
     if ports is None:
-        return CaptureSettings(None, interface, capture_filter)
+        return CaptureSettings(None, interface, capture_filter, journal_dir)
     valid = tuple(port for port in ports if isinstance(port, int) and 1 <= port <= 65535)
     for port in ports:
         if port not in valid:
             section.problem("sip_ports", f"port {port} is outside 1..65535")
     if not ports:
         section.problem("sip_ports", "must not be empty (leave the key out to accept any port)")
-    return CaptureSettings(valid or None, interface, capture_filter)
+    return CaptureSettings(valid or None, interface, capture_filter, journal_dir)
 
 
 def _clock(section: Section, key: str, default: dt.time) -> dt.time:

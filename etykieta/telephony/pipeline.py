@@ -94,10 +94,15 @@ class SipExtractor:
         self._non_sip_datagrams = 0
         self._retired_skipped = 0
         self._retired_oversized = 0
+        self.signalling = False
+        """Whether the last frame was signalling: a SIP datagram, a segment of a SIP stream,
+        or an IP fragment (which may be part of one). The live monitor journals those."""
 
     def receive(self, pkt: CapturedPacket) -> list[RawSipMessage]:
         """Take one frame; return the SIP messages it completed (usually zero or one)."""
         self._packets += 1
+        fragments = self._decoder.stats.fragments
+        self.signalling = False
         try:
             decoded = self._decoder.decode(pkt)
         except ValueError as exc:
@@ -105,11 +110,16 @@ class SipExtractor:
             if len(self._malformed) < self.max_malformed_samples:
                 self._malformed.append((pkt.number, str(exc)))
             return []
+        if self._decoder.stats.fragments != fragments:
+            self.signalling = True
         if decoded is None:
             return []
         if isinstance(decoded, TcpSegment):
-            return self._segment(decoded)
+            messages = self._segment(decoded)
+            self.signalling = bool(messages) or (decoded.src, decoded.dst) in self._framers
+            return messages
         if self._on_sip_port(decoded.src, decoded.dst) and looks_like_sip(decoded.payload):
+            self.signalling = True
             self._sip_messages += 1
             return [RawSipMessage(decoded.number, decoded.timestamp, Transport.UDP, decoded.src,
                                   decoded.dst, decoded.payload)]
