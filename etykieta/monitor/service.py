@@ -92,6 +92,7 @@ class MonitorStats:
     speech: RunSummary = field(default_factory=RunSummary)
     speech_error: str | None = None
     source: LiveCaptureStats | None = None
+    journal_errors: int = 0
 
     def line(self) -> str:
         replayed = f" (+{self.replayed} replayed from the journal)" if self.replayed else ""
@@ -106,6 +107,8 @@ class MonitorStats:
         if source is not None and (source.dropped_by_kernel or source.dropped_by_monitor):
             text += (f"; packets lost: {source.dropped_by_kernel or 0} by the kernel, "
                      f"{source.dropped_by_monitor} while the monitor fell behind")
+        if self.journal_errors:
+            text += f"; {self.journal_errors} packets could not be journaled"
         if source is not None and source.errors:
             text += "; capture damaged: " + "; ".join(source.errors)
         return text
@@ -182,7 +185,7 @@ class Monitor:
                     arrived = self.clock()
                     finished = self.analyzer.receive(packet)
                     if self.journal is not None and self.analyzer.extractor.signalling:
-                        self.journal.append(packet)
+                        self._journal(packet)
                 pending.extend((r, self.collector.take(r)) for r in finished)
                 if now >= next_check:
                     next_check = now + OPENING_CHECK_S
@@ -209,6 +212,16 @@ class Monitor:
             if speech is not None:
                 speech.join()
         return self.stats
+
+    def _journal(self, packet: CapturedPacket) -> None:
+        """Append to the journal; a failing disk costs crash safety, never the monitoring."""
+        assert self.journal is not None
+        try:
+            self.journal.append(packet)
+        except OSError as exc:
+            self.stats.journal_errors += 1
+            if self.stats.journal_errors == 1:
+                log.error("journal: %s: calls open if the monitor dies now would be lost", exc)
 
     def _replay_journal(self) -> list[Finished]:
         """Feed the journal's packets to the analyzer; the calls they finish."""
