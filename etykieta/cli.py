@@ -29,7 +29,7 @@ from .reports.summary import build_unit_summary, render_unit_summary
 from .speech.greeting_cli import greeting
 from .speech.recognizer import SpeechUnavailableError, VoskEngine
 from .speech.reread import AudioUnavailableError, audio_for_call
-from .speech.service import SpeechRunner, expected_phrases, model_problem
+from .speech.service import SpeechRunner, expected_phrases, model_problem, queue_status
 from .speech.wav import write_wav
 from .storage.db import make_engine, make_sessionmaker, needs_upgrade, upgrade
 from .storage.repository import query_calls
@@ -255,6 +255,15 @@ def speech() -> None:
 def speech_run(state: _Context, limit: int | None) -> None:
     """Judge the greetings waiting in the queue (jobs left running by a crash included)."""
     _run_speech(state, limit)
+
+
+@speech.command("status")
+@click.pass_obj
+def speech_status(state: _Context) -> None:
+    """Show the recognition queue: jobs by kind and state, failures, greetings awaiting calls."""
+    with state.sessions().begin() as session:
+        for line in queue_status(session).lines():
+            click.echo(line)
 
 
 @speech.command("check")

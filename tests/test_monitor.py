@@ -118,6 +118,8 @@ def test_with_a_model_the_opening_and_then_the_closing_are_recognised(
     engine.dispose()
     assert kinds == {"opening": "done", "closing": "done"}
     assert audio_left == 0  # keep_audio = false: judged audio is dropped
+    code, out, _ = _cli(model_config, db_url, "speech", "status")
+    assert code == 0 and out.splitlines() == ["opening jobs: 1 done", "closing jobs: 1 done"]
 
 
 def test_audio_of_a_live_call_is_kept_only_with_keep_audio(db_url: str, tmp_path: Path,
@@ -192,6 +194,8 @@ def test_a_killed_monitor_loses_no_call(db_url: str, tmp_path: Path) -> None:
     first.kill()
     first.communicate()
     assert _calls(LAB_CONFIG, db_url) == {}  # nothing finished, nothing stored
+    code, out, _ = _cli(LAB_CONFIG, db_url, "speech", "status")
+    assert code == 0 and "no speech jobs" in out
 
     second = subprocess.run(command, input=_pcap_stream(packets[split:]), capture_output=True,
                             timeout=60)

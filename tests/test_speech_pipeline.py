@@ -255,3 +255,28 @@ def test_silent_closing_is_not_decoded_and_means_not_thanked(
     assert (sent.closing is not None and sent.closing.spans == ()) == (closing == "silent")
     # Without a closing window "dziękuję" is looked for in the opening; a silent one has none.
     assert _greetings(model_config, db_url)[_caller("audio_pcma_greeting")]["thanked"] is thanked
+
+
+class CrashingPool(ThankingPool):
+    """Stands in for RecognitionPool whose worker died twice on every job (what the real pool
+    reports then: tests/test_speech_workers.py crashes real workers)."""
+
+    def run(self, jobs: Iterable[RecognitionJob]) -> Iterator[RecognitionOutcome]:
+        for job in jobs:
+            yield RecognitionOutcome(job.job_id, None, None, 0.0, "worker died with SIGSEGV", 2)
+
+
+def test_speech_status_names_failed_jobs(db_url: str, model_config: Path,
+                                         captures: dict[str, Path]) -> None:
+    _cli(model_config, db_url, "ingest", str(captures["audio_pcma_greeting"]))
+    code, out, _ = _cli(model_config, db_url, "speech", "status")
+    assert code == 0 and out.splitlines() == ["call jobs: 1 queued"]
+    runner = SpeechRunner(load_settings(model_config), make_sessionmaker(make_engine(db_url)),
+                          pool_factory=cast(PoolFactory, CrashingPool))
+    assert runner.run().failed == 1
+    code, out, _ = _cli(model_config, db_url, "speech", "status")
+    call_id = json.loads(_cli(model_config, db_url, "calls", "--format", "json")[1])[0]["call_id"]
+    assert out.splitlines() == ["call jobs: 1 failed",
+                                f"failed: {call_id}: worker died with SIGSEGV"]
+    greeting = _greetings(model_config, db_url)[_caller("audio_pcma_greeting")]
+    assert greeting["verdict"] == "not_checked" and "SIGSEGV" in str(greeting["reason"])

@@ -228,6 +228,50 @@ def stored_call(session: Session, leg_call_id: str | None, answered_at: datetime
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    """The speech queue as ``etykieta speech status`` shows it."""
+
+    counts: dict[tuple[str, str], int]
+    """(kind, status) → jobs."""
+    failures: tuple[tuple[str, str], ...]
+    """(Call-ID or answering leg, error) of the newest failed jobs."""
+    waiting_for_call: int
+    """Greetings judged while their call went on whose call is not stored (yet)."""
+
+    def lines(self) -> list[str]:
+        out = []
+        for kind in (OPENING, CALL, CLOSING):
+            found = {status: n for (k, status), n in self.counts.items() if k == kind}
+            if found:
+                out.append(f"{kind} jobs: " + ", ".join(
+                    f"{found[s]} {s}" for s in ("queued", "running", "done", "failed")
+                    if s in found))
+        if not out:
+            out.append("no speech jobs")
+        for who, error in self.failures:
+            out.append(f"failed: {who}: {error}")
+        if self.waiting_for_call:
+            out.append(f"{self.waiting_for_call} greetings judged live wait for their call "
+                       "(a call still going on, or one a monitor crash lost with no journal)")
+        return out
+
+
+def queue_status(session: Session, failures: int = 5) -> QueueStatus:
+    """Jobs by kind and status, the newest failures, greetings waiting for their call."""
+    counts = {(kind, status): int(n) for kind, status, n in session.execute(
+        select(SpeechJob.kind, SpeechJob.status, func.count())
+        .group_by(SpeechJob.kind, SpeechJob.status))}
+    failed = session.execute(
+        select(func.coalesce(Call.call_id, SpeechJob.leg_call_id), SpeechJob.error)
+        .outerjoin(Call, Call.id == SpeechJob.call_pk).where(SpeechJob.status == "failed")
+        .order_by(SpeechJob.id.desc()).limit(failures)).all()
+    waiting = session.scalar(select(func.count()).select_from(Greeting)
+                             .where(Greeting.call_pk.is_(None))) or 0
+    return QueueStatus(counts, tuple((str(who), str(error)) for who, error in failed),
+                       int(waiting))
+
+
 @dataclass(slots=True)
 class RunSummary:
     judged: int = 0
