@@ -2,12 +2,14 @@
 
 No Polish model can be installed here (FIELD-NOTES), so the engine path is proved on Korean
 espeak-ng speech at 8 kHz. Kaldi dithers, so transcripts vary run to run: the tests assert
-structure (timed words, grammar membership, vocabulary answers), never exact free text.
+structure (timed words, grammar membership, vocabulary answers), never exact free text. Tests
+that compare two decodings of the same audio use a copy of the model without dither.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import wave
 from pathlib import Path
@@ -15,14 +17,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from etykieta.speech.recognizer import (
+from etykieta.speech.model_conf import (
     DEFAULT_SAMPLE_RATE,
+    MFCC_CONF,
+    model_frame_s,
+    model_sample_rate,
+)
+from etykieta.speech.recognizer import (
     UNKNOWN_TOKEN_SPELLINGS,
+    RecognizerLease,
     SpeechUnavailableError,
     VoskEngine,
     Window,
-    model_frame_s,
-    model_sample_rate,
     validate_grammar,
 )
 from etykieta.speech.transcript import Transcript
@@ -330,3 +336,132 @@ def test_spans_out_of_order_or_empty_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match="spans must be in order, not overlapping"):
         engine.transcribe_windows([Window(np.zeros(32000, dtype=np.int16), 8000, spans)])
+
+
+@pytest.fixture(scope="module")
+def steady_engine(tmp_path_factory: pytest.TempPathFactory) -> VoskEngine:
+    """The Korean model with ``--dither=0``: the same audio always gives the same transcript."""
+    model = tmp_path_factory.mktemp("ko-no-dither")
+    for entry in KO_MODEL.iterdir():
+        if entry.name != "conf":
+            (model / entry.name).symlink_to(entry)
+    shutil.copytree(KO_MODEL / "conf", model / "conf")
+    with (model / MFCC_CONF).open("a", encoding="utf-8") as conf:
+        conf.write("\n--dither=0\n")
+    return VoskEngine.load(model)
+
+
+def short_call(path: Path = KO_GREETING, span: tuple[float, float] = (0.0, 1.0)) -> list[Window]:
+    """A call whose free pass decodes ``span`` of a recording: about a second of speech."""
+    samples, rate = read_wav(str(path))
+    return [Window(samples, rate, (span,))]
+
+
+def test_lease_keeps_its_recognizer_for_its_calls_then_makes_a_fresh_one(
+    engine: VoskEngine,
+) -> None:
+    made_before = engine.recognizers_made
+    seen = []
+    with engine.lease(calls=3) as lease:
+        for _ in range(4):
+            assert lease.transcribe_windows(short_call())[0].words
+            seen.append((lease.made, lease.last_call))
+    assert seen == [(1, 1), (1, 2), (1, 3), (2, 1)]
+    assert engine.recognizers_made - made_before == 2
+
+
+def test_lease_of_one_call_makes_a_recognizer_per_call(engine: VoskEngine) -> None:
+    with engine.lease() as lease:
+        for _ in range(2):
+            lease.transcribe_windows(short_call())
+            assert lease.last_call == 1
+        assert lease.made == 2
+
+
+def test_grammar_pass_between_calls_leaves_the_kept_recognizer_alone(
+    engine: VoskEngine,
+) -> None:
+    grammar = engine.build_grammar(KO_PHRASES)
+    with engine.lease(calls=3) as lease:
+        lease.transcribe_windows(short_call())
+        made_before = engine.recognizers_made
+        engine.transcribe_windows(short_call(), grammar=grammar)
+        assert engine.recognizers_made == made_before + 1  # a fresh one for the grammar
+        lease.transcribe_windows(short_call())
+        assert (lease.made, lease.last_call) == (1, 2)
+
+
+def test_lease_call_with_nothing_to_decode_counts_for_nothing(engine: VoskEngine) -> None:
+    silent = [Window(np.zeros(8000, dtype=np.int16), 8000, ())]
+    with engine.lease(calls=2) as lease:
+        assert lease.transcribe_windows(silent) == (Transcript(),)
+        assert (lease.made, lease.last_call) == (0, 0)
+
+
+def test_lease_keeps_its_recognizer_when_a_call_is_refused_before_vosk(
+    engine: VoskEngine,
+) -> None:
+    with engine.lease(calls=3) as lease:
+        lease.transcribe_windows(short_call())
+        with pytest.raises(ValueError, match="even number of bytes"):
+            lease.transcribe_windows([Window(b"\x00\x01\x02", 8000)])
+        lease.transcribe_windows(short_call())
+        assert (lease.made, lease.last_call) == (1, 2)
+
+
+def test_lease_drops_a_recognizer_that_failed_during_a_call(
+    engine: VoskEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with engine.lease(calls=3) as lease:
+        lease.transcribe_windows(short_call())
+
+        def vosk_fails(*args: object) -> None:
+            raise RuntimeError("Vosk failed")
+
+        monkeypatch.setattr(engine, "_decode_on", vosk_fails)
+        with pytest.raises(RuntimeError, match="Vosk failed"):
+            lease.transcribe_windows(short_call())
+        monkeypatch.undo()
+        lease.transcribe_windows(short_call())
+        assert (lease.made, lease.last_call) == (2, 1)
+
+
+def test_lease_needs_a_call(engine: VoskEngine) -> None:
+    with pytest.raises(ValueError, match="at least one call, got 0"):
+        RecognizerLease(engine, 0)
+
+
+@pytest.fixture(scope="module")
+def fresh_and_reused(steady_engine: VoskEngine) -> tuple[Transcript, Transcript]:
+    """The same window decoded by a fresh recognizer, and by one that decoded another call.
+
+    The other call (the start of the two-utterance recording's second utterance) moves the
+    kept recognizer's clock 1.5 s on: word times that forgot it would be off by that much.
+    """
+    window = Window(placed([(KO_GREETING, 0.5)], 7.0), 8000, ((0.2, 2.0),))
+    with steady_engine.lease(calls=1) as lease:
+        fresh = lease.transcribe_windows([window])[0]
+    with steady_engine.lease(calls=2) as lease:
+        lease.transcribe_windows(short_call(KO_TWO_UTTERANCES, (4.7, 6.2)))
+        reused = lease.transcribe_windows([window])[0]
+        assert lease.last_call == 2
+    return fresh, reused
+
+
+def test_reused_recognizer_gives_word_times_from_the_window_start(
+    fresh_and_reused: tuple[Transcript, Transcript], steady_engine: VoskEngine
+) -> None:
+    fresh, reused = fresh_and_reused
+    assert_well_timed(reused, 2.0)
+    assert 0.2 <= (reused.words[0].start or 0.0) < 1.0  # the greeting starts at 0.5 s
+    first_start = fresh.words[0].start or 0.0
+    assert reused.words[0].start == pytest.approx(first_start, abs=2 * steady_engine.frame_s)
+
+
+def test_reused_recognizer_transcript_does_not_depend_on_the_previous_call(
+    fresh_and_reused: tuple[Transcript, Transcript],
+) -> None:
+    fresh, reused = fresh_and_reused
+    assert fresh.words
+    assert reused.text == fresh.text
+    assert [w.text for w in reused.words] == [w.text for w in fresh.words]

@@ -2,7 +2,9 @@
 
 A malformed grammar string segfaults Vosk (FIELD-NOTES); the pool's test-only ``raw_grammar``
 feeds one to a worker on purpose. One pool of 2 workers (the production default) serves the
-module; tests that need their own pool use a model path that fails at once.
+module; tests that need their own pool use a model path that fails at once, except the tests
+of a kept recognizer (``recognizer_calls``), which start one worker each so that they know
+which recognizer decoded each job.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def test_pool_runs_free_and_grammar_passes_of_8khz_audio(pool: RecognitionPool) 
     assert outcome.grammar is not None and outcome.grammar.words
     assert_grammar_words(outcome)
     assert outcome.seconds > 0
+    assert outcome.recognizer_call == 1  # the default: a fresh recognizer per job
 
 
 def test_grammar_only_job_has_no_free_transcript(pool: RecognitionPool) -> None:
@@ -86,6 +89,7 @@ def test_grammar_only_job_has_no_free_transcript(pool: RecognitionPool) -> None:
     outcome = pool.submit(job)
     assert outcome.ok, outcome.error
     assert outcome.free is None
+    assert outcome.recognizer_call == 0
     assert_grammar_words(outcome)
 
 
@@ -200,3 +204,60 @@ def test_close_stops_and_reaps_every_worker() -> None:
 def test_pool_needs_a_worker() -> None:
     with pytest.raises(ValueError, match="at least one worker, got 0"):
         RecognitionPool(KO_MODEL, workers=0)
+
+
+def test_pool_needs_a_recognizer_call() -> None:
+    with pytest.raises(ValueError, match="at least one call, got 0"):
+        RecognitionPool(KO_MODEL, 1, recognizer_calls=0)
+
+
+@pytest.fixture
+def reusing_pool() -> Iterator[RecognitionPool]:
+    """One worker whose free-pass recognizer decodes 3 jobs before a fresh one replaces it."""
+    with RecognitionPool(KO_MODEL, 1, recognizer_calls=3, unsafe_grammar_for_tests=True) as started:
+        yield started
+
+
+def short_job(job_id: str, *, free: bool = True, grammar: str | None = None) -> RecognitionJob:
+    """About a second of the Korean greeting: a fresh recognizer still costs ~1.5 CPU-s."""
+    return replace(
+        job_from(SPEECH / "ko_greeting_8k.wav", job_id, free=free, grammar=grammar),
+        spans=((0.0, 1.0),),
+    )
+
+
+def test_worker_keeps_its_recognizer_for_recognizer_calls_jobs(
+    reusing_pool: RecognitionPool,
+) -> None:
+    jobs = [
+        short_job("1"),
+        short_job("2"),
+        short_job("grammar only", free=False, grammar=GRAMMAR),
+        short_job("3"),
+        short_job("4"),
+    ]
+    # Grammar passes never use the kept recognizer, so they do not count against it.
+    outcomes = [reusing_pool.submit(job) for job in jobs]
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    assert [o.recognizer_call for o in outcomes] == [1, 2, 0, 3, 1]
+    assert all(o.free is not None and o.free.words for o in outcomes if o.job_id != "grammar only")
+    assert_grammar_words(outcomes[2])
+
+
+def test_worker_crash_with_a_kept_recognizer_costs_one_job(
+    reusing_pool: RecognitionPool,
+) -> None:
+    outcomes = [
+        reusing_pool.submit(job)
+        for job in (
+            short_job("before"),
+            job_from(SPEECH / "ko_greeting_8k.wav", "crash", raw_grammar="[]", free=False),
+            short_job("after"),
+        )
+    ]
+    before, crashed, after = outcomes
+    assert before.ok and before.recognizer_call == 1
+    assert crashed.error == "worker died with SIGSEGV"
+    assert after.ok, after.error
+    assert after.recognizer_call == 1  # the replacement worker's own, fresh recognizer
+    assert reusing_pool.replaced == MAX_ATTEMPTS

@@ -139,8 +139,8 @@ class SpeechSettings:
     keep_audio: bool = False
     workers: int = 2
     recognizer_calls: int = 1
-    """Calls one recognizer decodes before a fresh one replaces it: 1 is a recognizer per call;
-    more trades worker memory (its graph cache) for speed (benchmarks/speech.py)."""
+    """Recognition jobs one recognizer decodes before a fresh one replaces it: 1 is a recognizer
+    per job; more trades worker memory (its graph cache) for speed (benchmarks/speech.py)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,15 @@ Facts this module is built on are measured in ``shared/FIELD-NOTES.md`` (Vosk se
 - A malformed grammar string (``'not json'``, ``'[]'``) segfaults the process: a grammar reaches
   Vosk only after `validate_grammar` has re-serialised it.
 - A recognizer keeps its graph cache; freed memory stays in the process until ``malloc_trim(0)``.
-  One recognizer per call, freed and trimmed after it.
+  A recognizer is freed and the heap trimmed when it is done with.
 - The unknown-word token is ``[unk]`` in some models and ``<UNK>`` in others: the model is asked.
 - A fresh recognizer spends most of its first seconds of speech expanding its share of the
-  decoding graph (measured with the Korean model: 1.7 CPU-s for a 4.3 s greeting, 0.19 s for the
-  same audio on the same recognizer again). So only the speech of a window is decoded
-  (`Window.spans`), and the windows of one call share one recognizer (`transcribe_windows`).
+  decoding graph (HCLr∘Gr, composed on the fly and cached per recognizer: measured with the
+  Korean model, 1.7 CPU-s for a 4.3 s greeting, 0.19 s for the same audio on the same recognizer
+  again). So only the speech of a window is decoded (`Window.spans`), the windows of one call
+  share one recognizer (`transcribe_windows`), and the free pass may keep its recognizer for
+  several calls (`RecognizerLease`): after ``FinalResult`` Vosk starts a new feature pipeline
+  and decoder, so only the graph cache carries over to the next call.
 
 ``vosk`` and ``soxr`` are imported when a model is loaded, so the package works without them;
 `VoskEngine.load` then raises `SpeechUnavailableError` with the reason.
@@ -25,7 +28,6 @@ import functools
 import json
 import math
 import platform
-import re
 import time
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
@@ -37,20 +39,15 @@ import numpy as np
 import numpy.typing as npt
 
 from etykieta.errors import EtykietaError
+from etykieta.speech.model_conf import DEFAULT_FRAME_SHIFT_MS, model_frame_s, model_sample_rate
 from etykieta.speech.transcript import Transcript
 from etykieta.speech.wav import read_wav
 
-DEFAULT_SAMPLE_RATE = 16000
-"""Kaldi's default ``--sample-frequency`` when the model's mfcc.conf does not set one."""
 UNKNOWN_TOKEN_SPELLINGS = ("[unk]", "<UNK>")
 """Spellings of the unknown-word token, in the order the model is asked about them."""
 CHUNK_SECONDS = 0.25
 """Audio fed to the recognizer per `AcceptWaveform` call (0.02 s to whole windows measured the
 same within noise: the cost is in decoding, not in the calls)."""
-MFCC_CONF = Path("conf") / "mfcc.conf"
-MODEL_CONF = Path("conf") / "model.conf"
-DEFAULT_FRAME_SHIFT_MS = 10.0
-"""Kaldi's default ``--frame-shift`` of the features."""
 FRAME_EPSILON = 1e-6
 """Tolerance when a span time is put on the frame grid (0.3 / 0.03 is 9.999999999999998)."""
 VOSK_LOG_LEVEL = -1
@@ -60,6 +57,8 @@ vocabulary, which `build_grammar` prevents) still reach stderr."""
 Pcm = npt.NDArray[np.int16] | bytes
 Span = tuple[float, float]
 """(start, end) in seconds from the start of a window."""
+_Pieces = list[tuple[float, npt.NDArray[np.int16]]]
+"""The audio of a window to decode: (start in the window, samples at the model's rate)."""
 
 
 class SpeechUnavailableError(EtykietaError):  # noqa: N818 - names a state, not a fault
@@ -127,33 +126,6 @@ def validate_grammar(grammar: str) -> str:
     return json.dumps(normalised, ensure_ascii=False)
 
 
-def model_sample_rate(model_path: Path) -> int:
-    """The rate the model expects, from its ``conf/mfcc.conf`` (Kaldi's default 16000 if unset)."""
-    found = _conf_number(model_path / MFCC_CONF, "sample-frequency")
-    return DEFAULT_SAMPLE_RATE if found is None else int(found)
-
-
-def model_frame_s(model_path: Path) -> float:
-    """Seconds per decoder frame: the features' frame shift times the frame subsampling factor.
-
-    Audio cut on this grid is decoded at the frames it would get in the whole window.
-    """
-    shift_ms = _conf_number(model_path / MFCC_CONF, "frame-shift") or DEFAULT_FRAME_SHIFT_MS
-    factor = _conf_number(model_path / MODEL_CONF, "frame-subsampling-factor") or 1.0
-    return shift_ms * factor / 1000
-
-
-def _conf_number(conf: Path, option: str) -> float | None:
-    """The last value of ``--option=number`` in a Kaldi config file, or None if unset."""
-    try:
-        text = conf.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    pattern = rf"^\s*--{re.escape(option)}\s*=\s*([0-9.]+)\s*$"
-    found = re.findall(pattern, text, re.MULTILINE)
-    return float(found[-1]) if found else None
-
-
 def trim_memory() -> None:
     """Give freed heap memory back to the OS (glibc only); Vosk's freed caches stay otherwise."""
     libc = _glibc()
@@ -185,6 +157,8 @@ class VoskEngine:
         self.load_s = load_s
         self.frame_s = frame_s
         """Decoder frame length: spans are widened to whole frames (see `model_frame_s`)."""
+        self.recognizers_made = 0
+        """Vosk recognizers made so far, for any pass, leases' included."""
 
     @classmethod
     def load(cls, model_path: str | Path) -> VoskEngine:
@@ -274,6 +248,10 @@ class VoskEngine:
         """
         return self._decode([Window(pcm, rate)], grammar)[0]
 
+    def lease(self, calls: int = 1) -> RecognizerLease:
+        """A free-pass recognizer kept for ``calls`` calls (see `RecognizerLease`)."""
+        return RecognizerLease(self, calls)
+
     def check(self, sample_wav: str | Path, vocabulary: Iterable[str] = ()) -> EngineReport:
         """Transcribe ``sample_wav`` with timing; list the ``vocabulary`` words the model lacks."""
         samples, rate = read_wav(str(sample_wav))  # wave.open takes no Path on 3.11
@@ -293,33 +271,47 @@ class VoskEngine:
         )
 
     def _decode(self, windows: Sequence[Window], grammar: str | None) -> tuple[Transcript, ...]:
-        pieces = [self._pieces(window) for window in windows]  # bad input fails before Vosk
+        pieces = self._pieces_of(windows)
         if not any(pieces):
             return tuple(Transcript() for _ in windows)
+        recognizer = self._new_recognizer(grammar)
+        try:
+            return self._decode_on(recognizer, pieces, 0)[0]
+        finally:
+            del recognizer
+            trim_memory()
+
+    def _new_recognizer(self, grammar: str | None) -> Any:
         vosk, _ = _speech_modules()
         if grammar is None:
             recognizer = vosk.KaldiRecognizer(self._model, float(self.sample_rate))
         else:
             recognizer = vosk.KaldiRecognizer(self._model, float(self.sample_rate), grammar)
+        recognizer.SetWords(True)
+        self.recognizers_made += 1
+        return recognizer
+
+    def _decode_on(
+        self, recognizer: Any, pieces: Sequence[_Pieces], fed: int
+    ) -> tuple[tuple[Transcript, ...], int]:
+        """Each window's pieces as one utterance; the transcripts, and the samples fed in all.
+
+        ``fed`` samples were given to the recognizer before: its word times count from its
+        start, across utterances.
+        """
         transcripts = []
-        try:
-            recognizer.SetWords(True)
-            fed = 0  # samples given to this recognizer: its word times count from its start
-            for window_pieces in pieces:
-                if not window_pieces:
-                    transcripts.append(Transcript())
-                    continue
-                results, placed = [], []
-                for window_s, samples in window_pieces:
-                    placed.append((fed / self.sample_rate, window_s))
-                    results += self._feed(recognizer, samples)
-                    fed += len(samples)
-                results.append(recognizer.FinalResult())
-                transcripts.append(_to_window_times(_merge(results), placed))
-        finally:
-            del recognizer
-            trim_memory()
-        return tuple(transcripts)
+        for window_pieces in pieces:
+            if not window_pieces:
+                transcripts.append(Transcript())
+                continue
+            results, placed = [], []
+            for window_s, samples in window_pieces:
+                placed.append((fed / self.sample_rate, window_s))
+                results += self._feed(recognizer, samples)
+                fed += len(samples)
+            results.append(recognizer.FinalResult())
+            transcripts.append(_to_window_times(_merge(results), placed))
+        return tuple(transcripts), fed
 
     def _feed(self, recognizer: Any, samples: npt.NDArray[np.int16]) -> list[str]:
         """Give ``samples`` to the recognizer; return the results of utterances it ended."""
@@ -331,13 +323,17 @@ class VoskEngine:
                 results.append(recognizer.Result())
         return results
 
-    def _pieces(self, window: Window) -> list[tuple[float, npt.NDArray[np.int16]]]:
+    def _pieces_of(self, windows: Sequence[Window]) -> list[_Pieces]:
+        """Every window's pieces: bad input fails here, before Vosk sees any of it."""
+        return [self._pieces(window) for window in windows]
+
+    def _pieces(self, window: Window) -> _Pieces:
         """The window's spans at the model's rate, widened to whole decoder frames, each with
         its start in the window."""
         samples = self._at_model_rate(_as_samples(window.pcm), window.rate)
         if window.spans is None:
             return [(0.0, samples)] if samples.size else []
-        pieces: list[tuple[float, npt.NDArray[np.int16]]] = []
+        pieces: _Pieces = []
         previous_end, frames_end = 0.0, 0
         for start, end in window.spans:
             if not 0.0 <= previous_end <= start < end:
@@ -363,6 +359,69 @@ class VoskEngine:
         _, soxr = _speech_modules()
         resampled: npt.NDArray[np.int16] = soxr.resample(samples, rate, self.sample_rate)
         return resampled
+
+
+class RecognizerLease:
+    """The free pass's recognizer, kept across calls and replaced after ``calls`` of them.
+
+    A kept recognizer skips most of the graph expansion a fresh one does for every call, and
+    holds the memory of what it expanded (both measured in benchmarks/README.md). Nothing else
+    of a call reaches the next one: after ``FinalResult`` Vosk starts a new feature pipeline
+    and decoder, so a call gets the transcripts a fresh recognizer would give it, with word
+    times from each window's start. Use from one thread, as a context manager or with `close`.
+    """
+
+    def __init__(self, engine: VoskEngine, calls: int = 1) -> None:
+        if calls < 1:
+            raise ValueError(f"a recognizer decodes at least one call, got {calls}")
+        self.engine = engine
+        self.calls = calls
+        self.made = 0
+        """Recognizers this lease has made."""
+        self.last_call = 0
+        """Which call the last `transcribe_windows` was on its recognizer: 1 on a fresh one, up
+        to ``calls``; 0 if it had nothing to decode (it then counts for nothing)."""
+        self._recognizer: Any = None
+        self._calls_on_it = 0
+        self._fed = 0
+        """Samples given to the current recognizer: its word times count from its start."""
+
+    def __enter__(self) -> RecognizerLease:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def transcribe_windows(self, windows: Sequence[Window]) -> tuple[Transcript, ...]:
+        """Free transcripts of one call's windows, as `VoskEngine.transcribe_windows` gives them.
+
+        The recognizer is freed after its ``calls``-th call, or at once if Vosk fails during
+        one (its state is then unknown). Raises ValueError for malformed audio or spans.
+        """
+        pieces = self.engine._pieces_of(windows)
+        self.last_call = 0
+        if not any(pieces):
+            return tuple(Transcript() for _ in windows)
+        if self._recognizer is None:
+            self._recognizer = self.engine._new_recognizer(None)
+            self.made += 1
+            self._calls_on_it = self._fed = 0
+        try:
+            transcripts, self._fed = self.engine._decode_on(self._recognizer, pieces, self._fed)
+        except BaseException:
+            self.close()
+            raise
+        self._calls_on_it += 1
+        self.last_call = self._calls_on_it
+        if self._calls_on_it >= self.calls:
+            self.close()
+        return transcripts
+
+    def close(self) -> None:
+        """Free the recognizer and trim the heap; the next call gets a fresh recognizer."""
+        if self._recognizer is not None:
+            self._recognizer = None
+            trim_memory()
 
 
 def _speech_modules() -> tuple[Any, Any]:

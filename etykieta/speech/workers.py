@@ -8,6 +8,10 @@ job is retried once on a freshly started worker, and if that one dies too the jo
 failed with the reason ("worker died with SIGSEGV"). A dead worker is always replaced. A worker
 that runs past ``job_timeout_s`` is killed and counted the same way.
 
+Each worker keeps its free pass's recognizer for ``recognizer_calls`` jobs (`RecognizerLease`:
+faster per call, more memory per worker); grammar passes get a fresh recognizer per job, since
+the grammar differs per extension and costs little to start.
+
 The pool is driven by one thread (the monitor's dispatcher, or ``etykieta speech run``).
 """
 
@@ -27,7 +31,13 @@ from types import TracebackType
 from typing import Literal
 
 from etykieta.errors import EtykietaError
-from etykieta.speech.recognizer import Span, SpeechUnavailableError, VoskEngine, Window
+from etykieta.speech.recognizer import (
+    RecognizerLease,
+    Span,
+    SpeechUnavailableError,
+    VoskEngine,
+    Window,
+)
 from etykieta.speech.transcript import Transcript
 
 MAX_ATTEMPTS = 2
@@ -83,6 +93,9 @@ class RecognitionOutcome:
     attempts: int
     closing: Transcript | None = None
     """The free transcript of the job's closing window, if it had one."""
+    recognizer_call: int = 0
+    """Which call the job's free pass was on its worker's recognizer: 1 on a fresh one, up to
+    the pool's ``recognizer_calls``; 0 when the free pass decoded nothing."""
 
     @property
     def ok(self) -> bool:
@@ -129,13 +142,18 @@ class RecognitionPool:
         *,
         job_timeout_s: float = JOB_TIMEOUT_S,
         start_timeout_s: float = START_TIMEOUT_S,
+        recognizer_calls: int = 1,
         context: Literal["spawn", "forkserver"] = "spawn",
         unsafe_grammar_for_tests: bool = False,
     ) -> None:
         if workers < 1:
             raise ValueError(f"a pool needs at least one worker, got {workers}")
+        if recognizer_calls < 1:
+            raise ValueError(f"a recognizer decodes at least one call, got {recognizer_calls}")
         self.model_path = str(model_path)
         self.size = workers
+        self.recognizer_calls = recognizer_calls
+        """Jobs a worker's free-pass recognizer decodes before a fresh one replaces it."""
         self.job_timeout_s = job_timeout_s
         self.start_timeout_s = start_timeout_s
         self.unsafe_grammar_for_tests = unsafe_grammar_for_tests
@@ -238,7 +256,7 @@ class RecognitionPool:
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(self.model_path, child_end, self.unsafe_grammar_for_tests),
+            args=(self.model_path, child_end, self.recognizer_calls, self.unsafe_grammar_for_tests),
             name="etykieta-recognition",
             daemon=True,
         )
@@ -307,6 +325,7 @@ class RecognitionPool:
                     error=message.error,
                     attempts=attempt.attempts,
                     closing=message.closing,
+                    recognizer_call=message.recognizer_call,
                 )
             )
 
@@ -386,9 +405,12 @@ class _Finished:
     seconds: float
     error: str | None
     closing: Transcript | None = None
+    recognizer_call: int = 0
 
 
-def _worker_main(model_path: str, conn: Connection, allow_raw_grammar: bool) -> None:
+def _worker_main(
+    model_path: str, conn: Connection, recognizer_calls: int, allow_raw_grammar: bool
+) -> None:
     """A worker process: load the model, then answer jobs until told to stop (None) or EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
@@ -397,14 +419,15 @@ def _worker_main(model_path: str, conn: Connection, allow_raw_grammar: bool) -> 
         conn.send(_Unavailable(exc.reason))
         return
     conn.send(_Ready(engine.load_s))
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        if job is None:
-            return
-        conn.send(_recognise(engine, job, allow_raw_grammar))
+    with engine.lease(recognizer_calls) as lease:
+        while True:
+            try:
+                job = conn.recv()
+            except EOFError:
+                return
+            if job is None:
+                return
+            conn.send(_recognise(lease, job, allow_raw_grammar))
 
 
 def _grammar_or_none(engine: VoskEngine, phrases: tuple[str, ...]) -> str | None:
@@ -415,15 +438,19 @@ def _grammar_or_none(engine: VoskEngine, phrases: tuple[str, ...]) -> str | None
         return None
 
 
-def _recognise(engine: VoskEngine, job: RecognitionJob, allow_raw_grammar: bool) -> _Finished:
+def _recognise(lease: RecognizerLease, job: RecognitionJob, allow_raw_grammar: bool) -> _Finished:
+    """Run ``job``'s passes: the free one on the worker's kept recognizer, grammar ones fresh."""
     started = time.perf_counter()
+    engine = lease.engine
     opening = Window(job.pcm, job.rate, job.spans)
     free = grammar = closing = None
+    recognizer_call = 0
     try:
         if job.free:
             windows = [opening] if job.closing is None else [opening, job.closing]
-            free, *rest = engine.transcribe_windows(windows)
+            free, *rest = lease.transcribe_windows(windows)
             closing = rest[0] if rest else None
+            recognizer_call = lease.last_call
         if job.raw_grammar is not None and allow_raw_grammar:
             grammar = engine.transcribe_unvalidated(job.pcm, job.rate, grammar=job.raw_grammar)
         elif job.grammar is not None:
@@ -434,4 +461,4 @@ def _recognise(engine: VoskEngine, job: RecognitionJob, allow_raw_grammar: bool)
                 grammar = engine.transcribe_windows([opening], grammar=built)[0]
     except (ValueError, EtykietaError) as exc:  # bad input: this job fails, the worker lives on
         return _Finished(None, None, time.perf_counter() - started, str(exc))
-    return _Finished(free, grammar, time.perf_counter() - started, None, closing)
+    return _Finished(free, grammar, time.perf_counter() - started, None, closing, recognizer_call)
