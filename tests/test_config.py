@@ -116,6 +116,11 @@ INVALID = {
     "bad_did_prefix": ["line 14: pbx.did_prefixes: 'O74886' must be digits with an optional '+'"],
     "greeting_name": ['line 36: greeting.name: must be "full" or "surname", got \'nickname\''],
     "speech_workers_zero": ["line 33: speech.workers: must be >= 1, got 0"],
+    "speech_recognizer_calls_zero": ["line 33: speech.recognizer_calls: must be >= 1, got 0"],
+    "bad_interface": [
+        "line 19: capture.interface: must be an interface name such as \"eth0\" or \"any\", "
+        "got 'eth 0'"
+    ],
     "callbacks_negative": ["line 30: callbacks.due_within_business_hours: must be > 0, got -1"],
     "misspelt_unit_key": [
         "line 48: units[1].extensions: required key is missing",

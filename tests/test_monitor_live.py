@@ -76,7 +76,8 @@ def test_a_greeting_is_judged_while_the_call_goes_on(tmp_path: Path, model_confi
                    check=True, capture_output=True)
     monitor = subprocess.Popen(
         [ETYKIETA, "--config", model_config, "--db", db_url, "monitor", "--interface", "lo",
-         "--filter", audio_lab.BPF], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--filter", audio_lab.BPF, "--journal", tmp_path / "journal"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert monitor.stderr is not None
         ready = monitor.stderr.readline()
