@@ -331,17 +331,17 @@ class SpeechRunner:
               summary: RunSummary | None = None) -> RunSummary:
         """Judge jobs as they are queued (the monitor's speech thread).
 
-        Returns once ``finish`` is set and the queue is empty, or as soon as the batch in hand
-        is done once ``halt`` is set (what is left stays queued for the next start). ``wake``
+        Returns once ``finish`` is set and the queue is empty, or as soon as the jobs in hand
+        are done once ``halt`` is set (what is left stays queued for the next start). ``wake``
         is set by whoever queues a job; without it the queue is looked at every
-        `IDLE_POLL_S`. A batch is one job per worker, so a new opening window waits for at
-        most the jobs in hand.
+        `IDLE_POLL_S`. A job is claimed only when a worker is free for it, so a new opening
+        window waits for no more than the jobs already running.
         """
         summary = summary if summary is not None else RunSummary()
         with self._pool() as pool:
             while not halt.is_set():
                 wake.clear()
-                if self.run_batch(pool, pool.size, summary):
+                if self._run_as_claimed(pool, summary, halt):
                     continue
                 if finish.is_set():
                     break
@@ -356,6 +356,30 @@ class SpeechRunner:
             for job_id, claimed in batch.items():
                 self._store(job_id, claimed, outcomes.get(job_id), summary)
         return len(batch)
+
+    def _run_as_claimed(self, pool: RecognitionPool, summary: RunSummary,
+                        halt: threading.Event) -> int:
+        """Recognise queued jobs, claiming the most urgent one whenever a worker is free,
+        until the queue is empty (or ``halt``); how many were run."""
+        claimed: dict[int, _Claimed] = {}
+
+        def most_urgent() -> Iterator[RecognitionJob]:
+            while not halt.is_set():
+                batch = self._claim(1)
+                if not batch:
+                    return
+                claimed.update(batch)
+                yield from list(self._jobs(batch))  # read in one short transaction
+
+        done = 0
+        for outcome in pool.run(most_urgent()):
+            job_id = int(outcome.job_id)
+            self._store(job_id, claimed.pop(job_id), outcome, summary)
+            done += 1
+        for job_id, left in claimed.items():  # no audio to send: failed, "no outcome"
+            self._store(job_id, left, None, summary)
+            done += 1
+        return done
 
     def _pool(self) -> RecognitionPool:
         """The worker pool, after putting back jobs a crash left ``running``."""

@@ -203,17 +203,37 @@ class RecognitionPool:
     def run(self, jobs: Iterable[RecognitionJob]) -> Iterator[RecognitionOutcome]:
         """Recognise ``jobs``, yielding one outcome per job as each finishes (any order).
 
-        Leaving the iteration early waits for the jobs already running and drops the rest.
+        ``jobs`` is drawn from lazily, one job per idle worker, so a generator can pick the
+        most urgent job at the moment a worker frees up (the monitor's queue does). Leaving
+        the iteration early waits for the jobs already running and drops the rest.
         """
         if self._run is not None:
             raise RuntimeError("RecognitionPool.run is already iterating; the pool is not shared")
-        run = _Run(deque(_Attempt(self._checked(job)) for job in jobs))
+        source = iter(jobs)
+        first = next(source, None)
+        if first is None:
+            return
+        run = _Run(deque([_Attempt(self._checked(first))]))  # a bad job fails before any start
         self.start()
-        waiting = len(run.pending)
         self._run = run
+        waiting = 1  # drawn from ``jobs`` and not yet yielded
+        exhausted = False
         try:
-            while waiting:
-                if not self._workers:
+            while True:
+                while not exhausted and len(run.pending) < max(1, self._idle()):
+                    job = next(source, None)
+                    if job is None:
+                        exhausted = True
+                    else:
+                        run.pending.append(_Attempt(self._checked(job)))
+                        waiting += 1
+                if exhausted and not waiting:
+                    return
+                if not self._workers:  # every job left fails, with the reason
+                    for job in source:
+                        run.pending.append(_Attempt(self._checked(job)))
+                        waiting += 1
+                    exhausted = True
                     self._fail_pending(run, self._unavailable or "no recognition worker is left")
                 else:
                     self._dispatch(run)
@@ -229,6 +249,10 @@ class RecognitionPool:
             while any(w.running for w in self._workers):
                 self._step(run)
             self._run = None
+
+    def _idle(self) -> int:
+        """Workers ready for a job now (not running one, not keeping a retry)."""
+        return sum(w.ready and w.running is None and w.reserved is None for w in self._workers)
 
     def close(self) -> None:
         """Stop every worker: ask politely, kill after `STOP_TIMEOUT_S`; reap them all."""
