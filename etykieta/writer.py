@@ -81,7 +81,8 @@ class CallWriter:
                 if greeting_applies(record):
                     result.greetings_queued += self._attach_speech(session, row, record, audio)
             if added:
-                link_live_greetings(session)
+                link_live_greetings(session, (row.media.leg_call_id for _, row in added
+                                              if row.media is not None))
         result.added = len(added)
         return result
 

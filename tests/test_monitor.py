@@ -207,3 +207,23 @@ def test_a_killed_monitor_loses_no_call(db_url: str, tmp_path: Path) -> None:
     assert isinstance(greeting, dict) and greeting["verdict"] == "not_checked"
     assert "not listening" in str(greeting["reason"])  # part of its audio was never heard
     assert list(journal.glob("*.pcap"))  # pruned only once calls older than the margin end
+
+
+def test_a_live_verdict_stored_after_its_call_finds_the_call(db_url: str,
+                                                             model_config: Path) -> None:
+    """The race of a worker storing a verdict while the monitor stores the call: the worker
+    read its job before the call was linked, and still ends up on the call."""
+    code, out, err = _cli(model_config, db_url, "monitor", "--no-speech", "--read",
+                          str(CALLS / "audio_pcma_greeting.pcap"))
+    assert code == 0 and "1 queued at answer + window" in out, err
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine).begin() as session:
+        job = session.scalars(select(SpeechJob).where(SpeechJob.kind == "opening")).one()
+        assert job.call_pk is not None  # linked when the call was stored
+        job.call_pk = None  # what the worker saw
+    engine.dispose()
+    code, out, err = _cli(model_config, db_url, "speech", "run")
+    assert code == 0 and "1 greetings judged, 1 closings checked" in out, err
+    [call] = _calls(model_config, db_url).values()
+    assert call["greeting"]["verdict"] in JUDGED  # type: ignore[index]
+    assert not [g for g in _live_greetings(db_url) if g.call_pk is None]

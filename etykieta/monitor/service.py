@@ -133,11 +133,11 @@ class Monitor:
                                     pool_factory=pool_factory)
                        if speech and self.writer.model_problem is None else None)
         self.drain = drain
+        """At the end of the source (not on a stop), judge every queued greeting first."""
         self.on_started = on_started
+        """Told the source's name once it delivers packets (the CLI says so on stderr)."""
         self.journal = journal
         """SIP seen live, kept on disk until its calls are stored (None: no crash safety)."""
-        """Told the source's name once it delivers packets (the CLI says so on stderr)."""
-        """At the end of the source (not on a stop), judge every queued greeting first."""
         self.flush_s = flush_s
         self.clock = clock
         self.stats = MonitorStats()

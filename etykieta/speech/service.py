@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,28 +191,38 @@ def queue_closing(closing: RenderedAudio) -> SpeechJob:
                      closing=pack_pcm(closing), created_at=datetime.now(UTC))
 
 
-def link_live_greetings(session: Session) -> int:
-    """Tie greetings and jobs judged while their call went on to the call, once it is stored.
+def link_live_greetings(session: Session, leg_call_ids: Iterable[str]) -> int:
+    """Tie greetings and jobs judged while their call went on to the call, now it is stored.
 
-    The call is the one whose answering leg (``call_media.leg_call_id``) they were queued for.
-    Run by the monitor after it stores calls, and safe to run at any time: it only fills in
-    what is missing, so a race with a recognition worker storing a verdict costs one round.
+    ``leg_call_ids`` are the answering legs of the calls just stored. The opening jobs are
+    locked first (``FOR UPDATE`` on PostgreSQL; SQLite has one writer anyway), so a
+    recognition worker storing a verdict at the same moment either finishes before — and its
+    greeting is linked here — or after, and then finds the call itself (`SpeechRunner`).
     """
-    linked = 0
-    orphans = session.scalars(select(Greeting).where(
-        Greeting.call_pk.is_(None), Greeting.leg_call_id.is_not(None))).all()
-    for greeting in orphans:
-        call_pk = stored_call(session, greeting.leg_call_id, greeting.answered_at)
-        if call_pk is not None and session.scalar(
-                select(Greeting.id).where(Greeting.call_pk == call_pk)) is None:
-            greeting.call_pk = call_pk
-            linked += 1
+    legs = list(leg_call_ids)
+    if not legs:
+        return 0
     jobs = session.scalars(select(SpeechJob).where(
-        SpeechJob.call_pk.is_(None), SpeechJob.kind == OPENING)).all()
+        SpeechJob.leg_call_id.in_(legs), SpeechJob.kind == OPENING,
+        SpeechJob.call_pk.is_(None)).with_for_update()).all()
     for job in jobs:
         job.call_pk = stored_call(session, job.leg_call_id, job.answered_at)
+    linked = 0
+    for greeting in session.scalars(select(Greeting).where(
+            Greeting.leg_call_id.in_(legs), Greeting.call_pk.is_(None))).all():
+        linked += _link_greeting(session, greeting)
     session.flush()
     return linked
+
+
+def _link_greeting(session: Session, greeting: Greeting) -> int:
+    """Give a live greeting its stored call, unless that call has one; 1 if linked."""
+    call_pk = stored_call(session, greeting.leg_call_id, greeting.answered_at)
+    if call_pk is None or session.scalar(
+            select(Greeting.id).where(Greeting.call_pk == call_pk)) is not None:
+        return 0
+    greeting.call_pk = call_pk
+    return 1
 
 
 def stored_call(session: Session, leg_call_id: str | None, answered_at: datetime | None
@@ -439,7 +449,8 @@ class SpeechRunner:
                summary: RunSummary) -> None:
         failed = outcome is None or not outcome.ok or outcome.free is None
         with self.sessions.begin() as session:
-            job = session.get_one(SpeechJob, job_id)
+            # locked as link_live_greetings locks it: the call may be stored right now
+            job = session.get_one(SpeechJob, job_id, with_for_update=True)
             job.status = "failed" if failed else "done"
             job.error = (outcome.error if outcome is not None else "no outcome") if failed else None
             job.finished_at = datetime.now(UTC)
@@ -484,6 +495,9 @@ class SpeechRunner:
                 call.greeting = row
             else:
                 session.add(row)
+                session.flush()
+                if claimed.kind == OPENING:  # its call may have been stored meanwhile
+                    _link_greeting(session, row)
 
     def _complete_thanks(self, session: Session, job: SpeechJob,
                          outcome: RecognitionOutcome | None) -> None:
