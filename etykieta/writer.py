@@ -56,8 +56,11 @@ class CallWriter:
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], *,
                  directory: Directory | None = None,
-                 calendar: BusinessCalendar | None = None) -> None:
+                 calendar: BusinessCalendar | None = None, live: bool = False) -> None:
         self.settings = settings
+        self.live = live
+        """Greetings may have been judged before their call is stored (the monitor); a file's
+        calls (``ingest``) never were, which spares two queries per call."""
         self.sessions = sessions
         self.directory = directory or Directory(settings)
         self.calendar = calendar or calendar_for(settings.business_hours)
@@ -80,7 +83,7 @@ class CallWriter:
                 record, audio = calls[index]
                 if greeting_applies(record):
                     result.greetings_queued += self._attach_speech(session, row, record, audio)
-            if added:
+            if added and self.live:
                 link_live_greetings(session, (row.media.leg_call_id for _, row in added
                                               if row.media is not None))
         result.added = len(added)
@@ -123,7 +126,7 @@ class CallWriter:
                 codec=opening.codec if opening is not None else None,
                 packets=opening.packets if opening is not None else 0,
                 reason=audio.reason if audio is not None else "no answering leg")
-            if self._judged_live(session, leg.call_id, leg.answered_at):
+            if self.live and self._judged_live(session, leg.call_id, leg.answered_at):
                 # the opening was queued (or judged) while the call went on: only the closing
                 # window is left, for T10 (and only if a model can hear it)
                 if audio is not None and audio.closing is not None and self.model_problem is None:

@@ -128,7 +128,7 @@ class Monitor:
         self.sessions = sessions
         self.source = source
         self.directory = directory or Directory(settings)
-        self.writer = CallWriter(settings, sessions, directory=self.directory)
+        self.writer = CallWriter(settings, sessions, directory=self.directory, live=True)
         self.runner = (SpeechRunner(settings, sessions, directory=self.directory,
                                     pool_factory=pool_factory)
                        if speech and self.writer.model_problem is None else None)
