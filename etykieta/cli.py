@@ -25,6 +25,7 @@ from .ingest import Ingestor
 from .monitor.journal import Journal
 from .monitor.service import Monitor, PacketSource
 from .reports.calls_export import render_csv, render_json, render_table
+from .reports.greetings import build_greeting_summary, render_greeting_summary
 from .reports.summary import build_unit_summary, render_unit_summary
 from .speech.greeting_cli import greeting
 from .speech.recognizer import SpeechUnavailableError, VoskEngine
@@ -216,13 +217,19 @@ def calls(state: _Context, fmt: str, since: str | None, until: str | None, unit:
 @click.option("--as-of", help="Judge callback deadlines at this time (default: now).")
 @click.pass_obj
 def summary(state: _Context, since: str | None, until: str | None, as_of: str | None) -> None:
-    """Per-unit table: calls, answered, % by the target ring, abandoned, transfers, callbacks."""
+    """Per-unit tables: calls, answered, % by the target ring, abandoned, transfers, callbacks;
+    then greetings: judged, % complete (T1), too fast (T2), casual words (T9), thanked (T10)."""
     now = _iso(as_of, "--as-of") or datetime.now(UTC)
     settings = state.settings
+    units = [u.name for u in settings.units]
     with state.sessions().begin() as session:
         rows = query_calls(session, since=_iso(since, "--since"), until=_iso(until, "--until"))
-        table = build_unit_summary(rows, now, [u.name for u in settings.units])
+        table = build_unit_summary(rows, now, units)
+        greetings = build_greeting_summary(rows, Directory(settings), units)
     click.echo(render_unit_summary(table, settings.rings.target))
+    click.echo("\ngreetings of answered calls (T1 \"Wydział …, imię nazwisko, Dzień dobry\", "
+               "T2 pace, T9 casual words, T10 thanks):")
+    click.echo(render_greeting_summary(greetings))
 
 
 @main.command()

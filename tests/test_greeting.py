@@ -485,7 +485,7 @@ def test_verdicts_without_speech_carry_their_reason(verdict: Verdict) -> None:
     data: Any = GreetingResult.without_speech(verdict, "codec G729").to_dict()
     assert data["verdict"] == verdict.value and data["reason"] == "codec G729"
     assert data["missing"] == [] and data["transcript"] == "" and data["casual_words"] == []
-    assert data["first_word_s"] is None and data["thanked"] is False
+    assert data["first_word_s"] is None and data["thanked"] is None  # nobody listened
     assert set(data["elements"].values()) == {None}
 
 

@@ -280,3 +280,20 @@ def test_speech_status_names_failed_jobs(db_url: str, model_config: Path,
                                 f"failed: {call_id}: worker died with SIGSEGV"]
     greeting = _greetings(model_config, db_url)[_caller("audio_pcma_greeting")]
     assert greeting["verdict"] == "not_checked" and "SIGSEGV" in str(greeting["reason"])
+
+
+def test_summary_counts_greetings_per_unit_of_the_person_who_answered(
+        db_url: str, captures: dict[str, Path]) -> None:
+    _cli(LAB_CONFIG, db_url, "ingest", *map(str, captures.values()))
+    code, out, _ = _cli(LAB_CONFIG, db_url, "summary")
+    assert code == 0
+    greetings = out.split("greetings of answered calls", 1)[1].splitlines()
+    header = greetings[1].split("  ")
+    row = next(line for line in greetings if line.startswith("Wydział Komunikacji"))
+    cells = [cell.strip() for cell in row.split("  ") if cell.strip()]
+    values = dict(zip([h.strip() for h in header if h.strip()], cells, strict=True))
+    # the five lab C calls answered at 1201: silent, no RTP, G.729, and two that need a model
+    assert values["answered"] == "5" and values["judged"] == "1" and values["silent"] == "1"
+    assert values["complete"] == "0%"  # of the one judged: silence is no greeting
+    assert values["no audio"] == "2" and values["not checked"] == "2"
+    assert values["thanked"] == "–"  # no closing was listened to without a model

@@ -159,7 +159,8 @@ class GreetingResult:
     syllables_per_s: float | None = None
     too_fast: bool = False
     casual_words: tuple[str, ...] = ()
-    thanked: bool = False
+    thanked: bool | None = False
+    """Whether "dziękuję" was heard at the end (T10); None when nobody listened."""
     order_ok: bool | None = None
     mean_conf: float | None = None
     reason: str | None = None
@@ -169,7 +170,7 @@ class GreetingResult:
         """A verdict the audio layer reached before any transcript (silent, no_audio, …)."""
         if verdict not in SPEECHLESS_VERDICTS:
             raise ValueError(f"verdict {verdict.value!r} needs a transcript: use check_greeting")
-        return cls(verdict=verdict, reason=reason)
+        return cls(verdict=verdict, reason=reason, thanked=None)
 
     def to_dict(self) -> dict[str, object]:
         """The ``greeting`` object of a call record (``calls --format json``)."""

@@ -1,0 +1,91 @@
+"""Per-unit greeting summary: how the units' staff open and close their calls (T1, T2, T9, T10).
+
+The unit of a greeting is the unit of the extension that answered (the person who spoke),
+falling back to the unit the call was for. Only answered inbound and internal calls count
+(T1 applies to them). A verdict is "judged" when the audio or the recogniser decided it
+(complete, partial, no greeting, silent); ``unclear``, ``no_audio``/``unsupported_codec`` and
+``not_checked`` (no model, queued, failed) are shown apart, so a share is never taken of calls
+nobody could hear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..config import Directory
+from ..storage.models import Call
+from .calls_export import format_table
+from .summary import NO_UNIT
+
+GREETED = frozenset({"inbound", "internal"})
+JUDGED = ("complete", "partial", "no_greeting", "silent")
+
+
+@dataclass(slots=True)
+class GreetingSummary:
+    unit: str
+    answered: int = 0
+    complete: int = 0
+    partial: int = 0
+    no_greeting: int = 0
+    silent: int = 0
+    unclear: int = 0
+    no_audio: int = 0  # no_audio and unsupported_codec: nothing to hear
+    not_checked: int = 0  # no model, queued, failed, or no verdict at all
+    too_fast: int = 0  # T2
+    casual: int = 0  # T9: calls with a casual word in the opening window
+    thanked: int = 0  # T10
+    closings_heard: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.complete + self.partial + self.no_greeting + self.silent
+
+    @property
+    def complete_pct(self) -> float | None:
+        """Share of judged greetings that were complete (T1), in percent."""
+        return 100.0 * self.complete / self.judged if self.judged else None
+
+
+def build_greeting_summary(calls: Iterable[Call], directory: Directory,
+                           units: Sequence[str] = ()) -> list[GreetingSummary]:
+    """One row per unit (every configured unit, in config order, then any other seen)."""
+    rows: dict[str, GreetingSummary] = {name: GreetingSummary(name) for name in units}
+    for call in calls:
+        if call.outcome != "answered" or call.direction not in GREETED:
+            continue
+        spoke = directory.unit_of(call.answered_by) if call.answered_by else None
+        name = spoke.name if spoke is not None else call.unit or NO_UNIT
+        row = rows.setdefault(name, GreetingSummary(name))
+        row.answered += 1
+        greeting = call.greeting
+        verdict = greeting.verdict if greeting is not None else "not_checked"
+        if verdict in JUDGED or verdict in ("unclear", "not_checked"):
+            setattr(row, verdict, getattr(row, verdict) + 1)
+        elif verdict in ("no_audio", "unsupported_codec"):
+            row.no_audio += 1
+        else:
+            row.not_checked += 1
+        if greeting is None:
+            continue
+        row.too_fast += bool(greeting.too_fast)
+        row.casual += bool(greeting.casual_words)
+        if greeting.thanked is not None:
+            row.closings_heard += 1
+            row.thanked += greeting.thanked
+    return list(rows.values())
+
+
+def render_greeting_summary(rows: Sequence[GreetingSummary]) -> str:
+    header = ("unit", "answered", "judged", "complete", "partial", "no greeting", "silent",
+              "unclear", "no audio", "not checked", "too fast", "casual words", "thanked")
+    table = [header]
+    for r in rows:
+        pct = r.complete_pct
+        table.append((r.unit, str(r.answered), str(r.judged),
+                      "–" if pct is None else f"{pct:.0f}%", str(r.partial),
+                      str(r.no_greeting), str(r.silent), str(r.unclear), str(r.no_audio),
+                      str(r.not_checked), str(r.too_fast), str(r.casual),
+                      f"{r.thanked}/{r.closings_heard}" if r.closings_heard else "–"))
+    return format_table(table)
