@@ -23,7 +23,6 @@ from .speech.collector import CallAudio
 from .speech.greeting import GreetingResult, Verdict
 from .speech.service import (
     OPENING,
-    SAME_ANSWER_S,
     audio_verdict,
     greeting_applies,
     greeting_row,
@@ -32,6 +31,7 @@ from .speech.service import (
     queue_closing,
     queue_job,
     queue_opening,
+    same_answer,
     stored_call,
 )
 from .storage.models import Call, CallMedia, Greeting, SpeechJob
@@ -164,8 +164,7 @@ class CallWriter:
                                                    SpeechJob.kind == OPENING)
         greetings = select(Greeting.answered_at).where(Greeting.leg_call_id == leg_call_id)
         times = [*session.scalars(jobs), *session.scalars(greetings)]
-        return any(at is not None and abs((at - answered_at).total_seconds()) < SAME_ANSWER_S
-                   for at in times)
+        return any(same_answer(at, answered_at) for at in times)
 
 
 def _clock(ts: float) -> str:

@@ -225,6 +225,11 @@ def _link_greeting(session: Session, greeting: Greeting) -> int:
     return 1
 
 
+def same_answer(one: datetime | None, other: datetime) -> bool:
+    """Whether two stored answer times are the same answer (see `SAME_ANSWER_S`)."""
+    return one is not None and abs((one - other).total_seconds()) < SAME_ANSWER_S
+
+
 def stored_call(session: Session, leg_call_id: str | None, answered_at: datetime | None
                 ) -> int | None:
     """The stored call whose answering leg is ``leg_call_id``, answered at ``answered_at``."""
@@ -233,7 +238,7 @@ def stored_call(session: Session, leg_call_id: str | None, answered_at: datetime
     rows = session.execute(select(CallMedia.call_pk, CallMedia.answered_at)
                            .where(CallMedia.leg_call_id == leg_call_id)).all()
     for call_pk, at in rows:  # a Call-ID may come back (a re-used one): the answer tells
-        if answered_at is None or abs((at - answered_at).total_seconds()) < SAME_ANSWER_S:
+        if answered_at is None or same_answer(at, answered_at):
             return int(call_pk)
     return None
 
