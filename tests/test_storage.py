@@ -36,7 +36,8 @@ def test_migrations_build_exactly_the_models(engine: Engine) -> None:
 
 def test_a_database_of_the_previous_release_upgrades_with_its_calls(
         db_url: str, lab_settings: Settings) -> None:
-    """0002 → 0003 (live speech) keeps stored calls and jobs; 0003 downgrades and back."""
+    """0002 → 0003 → 0004 keep stored calls and every row that hangs on them (0004 rebuilds
+    ``calls`` on SQLite); the newest downgrades to 0002 and back."""
     engine = make_engine(db_url)
     try:
         upgrade(engine, "0002")
@@ -49,10 +50,25 @@ def test_a_database_of_the_previous_release_upgrades_with_its_calls(
             conn.execute(text(
                 "INSERT INTO speech_jobs (call_pk, status, attempts, sample_rate, created_at) "
                 "VALUES (1, 'queued', 0, 8000, '2026-11-20 09:01:00+00:00')"))
+        upgrade(engine, "0003")
+        with engine.begin() as conn:  # a child of each kind, so a rebuilt parent must keep them
+            conn.execute(text(
+                "INSERT INTO legs (call_pk, call_id, role, started_at, caller, callee, transport, "
+                "src, dst, first_packet, last_packet, retransmissions) VALUES (1, 'c1', "
+                "'caller', '2026-11-20 09:00:00+00:00', '+48', '1201', 'UDP', 'a:1', 'b:2', 1, "
+                "9, 0)"))
+            conn.execute(text(
+                "INSERT INTO greetings (call_pk, verdict, missing, casual_words, details, "
+                "checked_at) VALUES (1, 'complete', '[]', '[]', '{}', "
+                "'2026-11-20 09:02:00+00:00')"))
         upgrade(engine)
         with make_sessionmaker(engine).begin() as session:
             [job] = session.scalars(select(SpeechJob))
             assert (job.kind, job.call_pk, job.status) == ("call", 1, "queued")
+            [call] = session.scalars(select(Call))
+            assert call.in_progress is False and call.caller_name is None
+            assert [leg.call_id for leg in call.legs] == ["c1"]
+            assert call.greeting is not None and call.greeting.verdict == "complete"
         command.downgrade(alembic_config(engine), "0002")
         upgrade(engine)
         with engine.connect() as conn:

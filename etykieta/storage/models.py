@@ -61,9 +61,19 @@ class Capture(Base):
     __tablename__ = "captures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text, index=True)
     size: Mapped[int] = mapped_column(Integer)
+    mtime: Mapped[float | None] = mapped_column(Float)
+    """The file's modification time when it was read (``ingest --follow`` reads a file again
+    only if it changed)."""
+    stream: Mapped[str | None] = mapped_column(String(200))
+    """The ingest stream the file belongs to (``ingest --stream``); None for the live monitor."""
     ingested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """First and last packet time: which files hold the audio of a given moment."""
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When reading reached the end of the file (None: it never did, e.g. a killed ingest)."""
     packets: Mapped[int] = mapped_column(Integer, default=0)
     sip_messages: Mapped[int] = mapped_column(Integer, default=0)
     calls_found: Mapped[int] = mapped_column(Integer, default=0)
@@ -102,6 +112,13 @@ class Call(Base):
     end_cause: Mapped[str | None] = mapped_column(String(32))
     link: Mapped[str] = mapped_column(String(16))
     holds: Mapped[int] = mapped_column(Integer, default=0)
+    in_progress: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """The input ended while the call was still going on: the record is the call as it stood
+    then, and the next capture file of the same stream continues (and replaces) it."""
+    caller_name: Mapped[str | None] = mapped_column(String(200))
+    """The caller's display name as it came (From, or P-Asserted-Identity)."""
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    """Unanswered calls: how long the caller waited before the call ended unanswered."""
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
 
     legs: Mapped[list[Leg]] = relationship(back_populates="call", cascade="all, delete-orphan",
@@ -262,3 +279,22 @@ class SpeechJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     call: Mapped[Call | None] = relationship(back_populates="speech_jobs")
+
+
+class IngestStream(Base):
+    """One capture point whose files ``ingest`` reads in turn (``ingest --stream``).
+
+    The calls still going on at the end of the last file read live on in ``journal`` (a
+    directory of pcap segments: their SIP, and the audio of their greeting windows) until the
+    next file continues them.
+    """
+
+    __tablename__ = "ingest_streams"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    journal: Mapped[str | None] = mapped_column(Text)
+    """Absolute path of the journal generation holding the open calls; None: nothing open."""
+    resume_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """The last packet time read from the stream."""
+    open_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

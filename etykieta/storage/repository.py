@@ -51,6 +51,8 @@ def _call_row(record: CallRecord, obligation: Obligation | None, capture_id: int
         ring_seconds=record.ring_seconds, rings=record.rings, within_target=record.within_target,
         post_dial_delay_s=record.post_dial_delay_s, final_status=record.final_status,
         end_cause=record.end_cause, link=record.link, holds=record.holds, capture_id=capture_id,
+        in_progress=record.in_progress, caller_name=record.caller_name,
+        wait_seconds=record.wait_seconds,
     )
     call.legs = [Leg(
         call_id=leg.call_id, role=leg.role, started_at=leg.started_at,

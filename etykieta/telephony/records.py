@@ -68,6 +68,11 @@ class CallRecord:
     transfers: tuple[TransferRecord, ...]
     answering_call_id: str | None  # the leg whose answer the caller heard (the employee's)
     legs: tuple[LegRecord, ...]
+    caller_name: str | None = None  # the caller's display name as it came (From, PAI)
+    wait_seconds: float | None = None  # unanswered: how long the caller waited
+    in_progress: bool = False
+    """The input ended while a leg was still going on: the call as it stood then, which the
+    next capture file of the same stream may continue."""
 
     @property
     def transfer(self) -> TransferRecord | None:
