@@ -22,7 +22,6 @@ from . import __version__
 from .config import Directory, Settings, check_config, load_settings
 from .errors import CaptureFormatError, CaptureUnavailableError, ConfigError
 from .ingest import Ingestor
-from .monitor.journal import Journal
 from .monitor.service import Monitor, PacketSource
 from .reports.calls_export import render_csv, render_json, render_table
 from .reports.greetings import build_greeting_summary, render_greeting_summary
@@ -34,6 +33,7 @@ from .speech.service import SpeechRunner, expected_phrases, model_problem, queue
 from .speech.wav import write_wav
 from .storage.db import make_engine, make_sessionmaker, needs_upgrade, upgrade
 from .storage.repository import query_calls
+from .telephony.capture.journal import Journal
 from .telephony.capture.live import LiveCapture, StreamCapture
 
 

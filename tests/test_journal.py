@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from etykieta.config import Settings
-from etykieta.monitor.journal import Journal
 from etykieta.telephony.analyzer import SignallingAnalyzer
+from etykieta.telephony.capture.journal import Journal
 from etykieta.telephony.capture.pcap_file import open_capture
 from etykieta.telephony.packets import CapturedPacket
 from etykieta.telephony.records import CallRecord
@@ -37,7 +37,7 @@ import itertools
 import sys
 import time
 from dataclasses import replace
-from etykieta.monitor.journal import Journal
+from etykieta.telephony.capture.journal import Journal
 from etykieta.telephony.capture.pcap_file import open_capture
 
 directory, capture, count = sys.argv[1], sys.argv[2], int(sys.argv[3])

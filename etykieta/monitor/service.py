@@ -41,10 +41,10 @@ from ..speech.service import PoolFactory, RunSummary, SpeechRunner, greeting_app
 from ..speech.workers import RecognitionPool
 from ..storage.models import Capture
 from ..telephony.analyzer import SignallingAnalyzer
+from ..telephony.capture.journal import Journal
 from ..telephony.capture.live import LiveCaptureStats
 from ..telephony.packets import CapturedPacket
 from ..writer import CallWriter, Finished
-from .journal import Journal
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5

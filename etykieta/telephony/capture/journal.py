@@ -24,13 +24,13 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import CaptureFormatError
-from ..telephony.capture.pcap_file import (
+from ...errors import CaptureFormatError
+from ..packets import CapturedPacket
+from .pcap_file import (
     MAX_PACKET_LENGTH,
     PCAP_MAGIC_NANO,
     open_capture,
 )
-from ..telephony.packets import CapturedPacket
 
 SEGMENT_S = 60.0
 """Packet time a segment covers before the next one starts."""
