@@ -9,19 +9,17 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from . import __version__
-from .config import Directory, Settings, check_config, load_settings
-from .errors import CaptureFormatError, CaptureUnavailableError, ConfigError
-from .ingest import Ingestor
+from .cli_context import CliContext, parse_time, run_speech
+from .config import Directory, Settings, check_config
+from .errors import CaptureFormatError, CaptureUnavailableError
+from .ingest.command import ingest
 from .monitor.service import Monitor, PacketSource
 from .reports.calls_export import render_csv, render_json, render_table
 from .reports.greetings import build_greeting_summary, render_greeting_summary
@@ -29,52 +27,12 @@ from .reports.summary import build_unit_summary, render_unit_summary
 from .speech.greeting_cli import greeting
 from .speech.recognizer import SpeechUnavailableError, VoskEngine
 from .speech.reread import AudioUnavailableError, audio_for_call
-from .speech.service import SpeechRunner, expected_phrases, model_problem, queue_status
+from .speech.service import expected_phrases, model_problem, queue_status
 from .speech.wav import write_wav
-from .storage.db import make_engine, make_sessionmaker, needs_upgrade, upgrade
+from .storage.db import make_engine, upgrade
 from .storage.repository import query_calls
 from .telephony.capture.journal import Journal
 from .telephony.capture.live import LiveCapture, StreamCapture
-
-
-@dataclass
-class _Context:
-    config_path: str | None
-    db_url: str | None
-    _settings: Settings | None = None
-    _engine: Engine | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            try:
-                self._settings = load_settings(self.config_path, database_url=self.db_url)
-            except ConfigError as exc:
-                for problem in exc.problems:
-                    click.echo(f"{exc.path}: {problem}", err=True)
-                raise click.exceptions.Exit(2) from exc
-        return self._settings
-
-    def sessions(self, *, migrate: bool = True) -> sessionmaker[Session]:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-            if migrate and needs_upgrade(self._engine):
-                upgrade(self._engine)
-        return make_sessionmaker(self._engine)
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-
-
-def _iso(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"not an ISO 8601 date/time: {value!r}", param_hint=name) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @click.group()
@@ -88,52 +46,9 @@ def main(ctx: click.Context, config_path: str | None, db_url: str | None, verbos
     """Etykieta: telephone etiquette monitor for a city hall PBX."""
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    state = _Context(config_path, db_url)
+    state = CliContext(config_path, db_url)
     ctx.obj = state
     ctx.call_on_close(state.close)
-
-
-@main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--as-of", help="Evaluate callback deadlines at this time (default: now).")
-@click.option("--transcribe", is_flag=True,
-              help="Judge the queued greetings right away (speech recognition workers).")
-@click.pass_obj
-def ingest(state: _Context, files: tuple[str, ...], as_of: str | None, transcribe: bool) -> None:
-    """Ingest pcap/pcapng capture FILES into the metrics database."""
-    now = _iso(as_of, "--as-of") or datetime.now(UTC)
-    ingestor = Ingestor(state.settings, state.sessions())
-    failed = 0
-    for path in files:
-        try:
-            summary = ingestor.ingest_file(path)
-        except FileNotFoundError:
-            click.echo(f"{path}: no such file", err=True)
-            failed += 1
-            continue
-        except IsADirectoryError:
-            click.echo(f"{path}: is a directory, not a capture file", err=True)
-            failed += 1
-            continue
-        except CaptureFormatError as exc:
-            click.echo(f"{path}: not a capture: {exc}", err=True)
-            failed += 1
-            continue
-        click.echo(summary.line())
-    ingestor.refresh_callbacks(now)
-    if transcribe:
-        _run_speech(state, limit=None)
-    if failed:
-        sys.exit(1)
-
-
-def _run_speech(state: _Context, limit: int | None) -> None:
-    runner = SpeechRunner(state.settings, state.sessions())
-    try:
-        click.echo(runner.run(limit).line())
-    except (FileNotFoundError, SpeechUnavailableError) as exc:
-        click.echo(f"speech: not run: {exc}", err=True)
-        sys.exit(3)
 
 
 @main.command()
@@ -148,7 +63,7 @@ def _run_speech(state: _Context, limit: int | None) -> None:
               help="Journal directory (default: [capture] journal_dir; none with --read).")
 @click.option("--no-journal", is_flag=True, help="Keep no journal: a crash loses open calls.")
 @click.pass_obj
-def monitor(state: _Context, interface: str | None, capture_filter: str | None,
+def monitor(state: CliContext, interface: str | None, capture_filter: str | None,
             read: str | None, no_speech: bool, journal_dir: str | None,
             no_journal: bool) -> None:
     """Monitor the PBX live: store calls as they end, judge greetings as they are said.
@@ -199,14 +114,14 @@ def monitor(state: _Context, interface: str | None, capture_filter: str | None,
 @click.option("--unit", help="Only calls of this unit (its name as in the config).")
 @click.option("--as-of", help="Judge callback deadlines at this time (default: now).")
 @click.pass_obj
-def calls(state: _Context, fmt: str, since: str | None, until: str | None, unit: str | None,
+def calls(state: CliContext, fmt: str, since: str | None, until: str | None, unit: str | None,
           as_of: str | None) -> None:
     """List calls with ring time, outcome, transfer and callback."""
-    now = _iso(as_of, "--as-of") or datetime.now(UTC)
+    now = parse_time(as_of, "--as-of") or datetime.now(UTC)
     zone = ZoneInfo(state.settings.business_hours.timezone)
     with state.sessions().begin() as session:
-        rows = query_calls(session, since=_iso(since, "--since"), until=_iso(until, "--until"),
-                           unit=unit)
+        rows = query_calls(session, since=parse_time(since, "--since"),
+                           until=parse_time(until, "--until"), unit=unit)
         render = {"json": render_json, "csv": render_csv, "table": render_table}[fmt]
         click.echo(render(rows, now=now, zone=zone))
 
@@ -216,14 +131,15 @@ def calls(state: _Context, fmt: str, since: str | None, until: str | None, unit:
 @click.option("--until", help="Only calls started before this ISO 8601 time.")
 @click.option("--as-of", help="Judge callback deadlines at this time (default: now).")
 @click.pass_obj
-def summary(state: _Context, since: str | None, until: str | None, as_of: str | None) -> None:
+def summary(state: CliContext, since: str | None, until: str | None, as_of: str | None) -> None:
     """Per-unit tables: calls, answered, % by the target ring, abandoned, transfers, callbacks;
     then greetings: judged, % complete (T1), too fast (T2), casual words (T9), thanked (T10)."""
-    now = _iso(as_of, "--as-of") or datetime.now(UTC)
+    now = parse_time(as_of, "--as-of") or datetime.now(UTC)
     settings = state.settings
     units = [u.name for u in settings.units]
     with state.sessions().begin() as session:
-        rows = query_calls(session, since=_iso(since, "--since"), until=_iso(until, "--until"))
+        rows = query_calls(session, since=parse_time(since, "--since"),
+                           until=parse_time(until, "--until"))
         table = build_unit_summary(rows, now, units)
         greetings = build_greeting_summary(rows, Directory(settings), units)
     click.echo(render_unit_summary(table, settings.rings.target))
@@ -239,7 +155,7 @@ def summary(state: _Context, since: str | None, until: str | None, as_of: str | 
 @click.option("--window", type=click.Choice(["opening", "closing", "all"]), default="opening",
               show_default=True, help="Which part of the employee's side to write.")
 @click.pass_obj
-def audio(state: _Context, call_id: str, out: str, window: str) -> None:
+def audio(state: CliContext, call_id: str, out: str, window: str) -> None:
     """Write what Etykieta heard of the answering employee in call CALL_ID."""
     with state.sessions().begin() as session:
         try:
@@ -259,14 +175,14 @@ def speech() -> None:
 @speech.command("run")
 @click.option("--limit", type=int, help="Judge at most this many calls.")
 @click.pass_obj
-def speech_run(state: _Context, limit: int | None) -> None:
+def speech_run(state: CliContext, limit: int | None) -> None:
     """Judge the greetings waiting in the queue (jobs left running by a crash included)."""
-    _run_speech(state, limit)
+    run_speech(state, limit)
 
 
 @speech.command("status")
 @click.pass_obj
-def speech_status(state: _Context) -> None:
+def speech_status(state: CliContext) -> None:
     """Show the recognition queue: jobs by kind and state, failures, greetings awaiting calls."""
     with state.sessions().begin() as session:
         for line in queue_status(session).lines():
@@ -277,7 +193,7 @@ def speech_status(state: _Context) -> None:
 @click.option("--sample", type=click.Path(exists=True, dir_okay=False),
               help="A 16-bit mono WAV to transcribe (default: a bundled Polish greeting).")
 @click.pass_obj
-def speech_check(state: _Context, sample: str | None) -> None:
+def speech_check(state: CliContext, sample: str | None) -> None:
     """Load the model, transcribe a sample with timing, list names the model does not know."""
     settings = state.settings
     problem = model_problem(settings)
@@ -318,7 +234,7 @@ def config() -> None:
 @config.command("check")
 @click.argument("path", required=False, type=click.Path())
 @click.pass_obj
-def config_check(state: _Context, path: str | None) -> None:
+def config_check(state: CliContext, path: str | None) -> None:
     """Validate a config file; print each problem with its line and key."""
     target = path or state.config_path
     if target is None:
@@ -338,7 +254,7 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.pass_obj
-def db_upgrade(state: _Context) -> None:
+def db_upgrade(state: CliContext) -> None:
     """Create or migrate the database schema to the newest version."""
     engine = make_engine(state.settings.database_url)
     try:
@@ -349,6 +265,7 @@ def db_upgrade(state: _Context) -> None:
 
 
 main.add_command(greeting)
+main.add_command(ingest)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,15 +16,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from .callbacks import BusinessCalendar
-from .callbacks.opening import calendar_for
-from .config import Directory, Settings
-from .speech.collector import MediaCollector
-from .storage.models import Capture
-from .storage.repository import refresh_callbacks
-from .telephony.analyzer import SignallingAnalyzer
-from .telephony.capture.pcap_file import open_capture
-from .writer import CallWriter, Finished
+from ..callbacks import BusinessCalendar
+from ..callbacks.opening import calendar_for
+from ..config import Directory, Settings
+from ..speech.collector import MediaCollector
+from ..storage.models import Capture
+from ..storage.repository import refresh_callbacks
+from ..telephony.analyzer import SignallingAnalyzer
+from ..telephony.capture.pcap_file import open_capture
+from ..writer import CallWriter, Finished
 
 log = logging.getLogger(__name__)
 # calls per transaction; each holds its audio windows (~0.3 MB) until stored
