@@ -87,7 +87,12 @@ class Ingestor:
             collector = MediaCollector(speech.window_s, speech.closing_window_s)
             analyzer = SignallingAnalyzer(self.settings, self.directory, media=collector)
             pending: list[Finished] = []
+            first_at: float | None = None
+            last_at: float | None = None
             for packet in capture:
+                if first_at is None:
+                    first_at = packet.timestamp
+                last_at = packet.timestamp if last_at is None else max(last_at, packet.timestamp)
                 pending.extend((r, collector.take(r)) for r in analyzer.receive(packet))
                 if len(pending) >= BATCH_CALLS:
                     self._store(pending, capture_id, summary)
@@ -112,6 +117,9 @@ class Ingestor:
             row.unparsable, row.malformed_packets = summary.unparsable, summary.malformed_packets
             row.truncated, row.ambiguous_links = summary.truncated, summary.ambiguous_links
             row.errors = "\n".join(summary.read_errors)
+            row.first_at = _utc(first_at)
+            row.last_at = _utc(last_at)
+            row.finished_at = datetime.now(UTC)
         return summary
 
     def refresh_callbacks(self, now: datetime | None = None) -> int:
@@ -124,3 +132,7 @@ class Ingestor:
         summary.calls += written.calls
         summary.added += written.added
         summary.greetings_queued += written.greetings_queued
+
+
+def _utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
