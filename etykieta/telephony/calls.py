@@ -346,6 +346,7 @@ class _CallBuilder:
             transfers=tuple(transfers),
             answering_call_id=answering.call_id if answering is not None else None,
             legs=tuple(self._leg_record(leg) for leg in self.group.legs),
+            in_progress=any(leg.open_at_end for leg in self.group.legs),
         )
 
     def _phone_legs(self) -> list[Leg]:

@@ -103,6 +103,9 @@ class Leg:
     messages: int = 0
     last_packet: int = 0
     last_seen: float = 0.0
+    open_at_end: bool = False
+    """The input ended while the leg was still going on (`LegTracker.close`): how it ended is
+    the tracker's best reading of what was seen, and a continuation may tell otherwise."""
     _seen: set[tuple[int, str, object]] = field(default_factory=set)
 
     # -- derived facts -------------------------------------------------------------------

@@ -131,6 +131,7 @@ class LegTracker:
         for call_id, leg in list(self._legs.items()):
             pending = self._pending[call_id]
             if leg.state is not LegState.TERMINATED:
+                leg.open_at_end = True
                 if pending.challenged_at is not None:
                     self._end(leg, pending.challenged_at, EndCause.FINAL_RESPONSE)
                 elif pending.cancel_at is not None and leg.state is not LegState.ESTABLISHED:
