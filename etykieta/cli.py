@@ -10,25 +10,21 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
-from importlib import resources
 from zoneinfo import ZoneInfo
 
 import click
 
 from . import __version__
-from .cli_context import CliContext, parse_time, run_speech
-from .config import Directory, Settings, check_config
+from .cli_context import CliContext, parse_time
+from .config import Directory, check_config
 from .errors import CaptureFormatError, CaptureUnavailableError
 from .ingest.command import ingest
 from .monitor.service import Monitor, PacketSource
 from .reports.calls_export import render_csv, render_json, render_table
 from .reports.greetings import build_greeting_summary, render_greeting_summary
 from .reports.summary import build_unit_summary, render_unit_summary
+from .speech.commands import audio, speech
 from .speech.greeting_cli import greeting
-from .speech.recognizer import SpeechUnavailableError, VoskEngine
-from .speech.reread import AudioUnavailableError, audio_for_call
-from .speech.service import expected_phrases, model_problem, queue_status
-from .speech.wav import write_wav
 from .storage.db import make_engine, upgrade
 from .storage.repository import query_calls
 from .telephony.capture.journal import Journal
@@ -148,84 +144,6 @@ def summary(state: CliContext, since: str | None, until: str | None, as_of: str 
     click.echo(render_greeting_summary(greetings))
 
 
-@main.command()
-@click.argument("call_id")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="WAV file to write (16-bit PCM at the codec's rate).")
-@click.option("--window", type=click.Choice(["opening", "closing", "all"]), default="opening",
-              show_default=True, help="Which part of the employee's side to write.")
-@click.pass_obj
-def audio(state: CliContext, call_id: str, out: str, window: str) -> None:
-    """Write what Etykieta heard of the answering employee in call CALL_ID."""
-    with state.sessions().begin() as session:
-        try:
-            pcm, rate = audio_for_call(session, state.settings, call_id, window)
-        except AudioUnavailableError as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(1)
-    write_wav(out, pcm, rate)
-    click.echo(f"{out}: {len(pcm) / rate:.1f} s at {rate} Hz ({window})")
-
-
-@main.group()
-def speech() -> None:
-    """Speech recognition of greetings (Vosk)."""
-
-
-@speech.command("run")
-@click.option("--limit", type=int, help="Judge at most this many calls.")
-@click.pass_obj
-def speech_run(state: CliContext, limit: int | None) -> None:
-    """Judge the greetings waiting in the queue (jobs left running by a crash included)."""
-    run_speech(state, limit)
-
-
-@speech.command("status")
-@click.pass_obj
-def speech_status(state: CliContext) -> None:
-    """Show the recognition queue: jobs by kind and state, failures, greetings awaiting calls."""
-    with state.sessions().begin() as session:
-        for line in queue_status(session).lines():
-            click.echo(line)
-
-
-@speech.command("check")
-@click.option("--sample", type=click.Path(exists=True, dir_okay=False),
-              help="A 16-bit mono WAV to transcribe (default: a bundled Polish greeting).")
-@click.pass_obj
-def speech_check(state: CliContext, sample: str | None) -> None:
-    """Load the model, transcribe a sample with timing, list names the model does not know."""
-    settings = state.settings
-    problem = model_problem(settings)
-    if problem is not None:
-        click.echo(f"speech: {problem}", err=True)
-        sys.exit(3)
-    assert settings.speech.model_path is not None
-    try:
-        engine = VoskEngine.load(settings.speech.model_path)
-    except SpeechUnavailableError as exc:
-        click.echo(f"speech: {exc}", err=True)
-        sys.exit(3)
-    wav = sample or str(resources.files("etykieta.speech") / "samples" / "greeting_pl_8k.wav")
-    directory = Directory(settings)
-    vocabulary = {word for ext in _extensions(settings)
-                  for phrase in expected_phrases(settings, directory, ext)
-                  for word in phrase.split()}
-    report = engine.check(wav, sorted(vocabulary))
-    click.echo(f"model: {report.model_path} (loaded in {report.load_s:.1f} s, "
-               f"{report.sample_rate} Hz, unknown-word token {report.unknown_token})")
-    click.echo(f"sample: {report.sample_path}: {report.audio_s:.1f} s transcribed in "
-               f"{report.transcribe_s:.2f} s (real-time factor {report.real_time_factor:.2f})")
-    click.echo(f"transcript: {report.transcript.text!r}")
-    if report.missing_words:
-        click.echo("not in the model's vocabulary (matched fuzzily in the free transcript): "
-                   + ", ".join(report.missing_words))
-
-
-def _extensions(settings: Settings) -> list[str | None]:
-    return [s.extension for s in settings.staff] or [None]
-
-
 @main.group()
 def config() -> None:
     """Configuration commands."""
@@ -264,8 +182,10 @@ def db_upgrade(state: CliContext) -> None:
     click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
 
 
+main.add_command(audio)
 main.add_command(greeting)
 main.add_command(ingest)
+main.add_command(speech)
 
 
 if __name__ == "__main__":  # pragma: no cover
