@@ -158,6 +158,18 @@ def test_bad_lines_are_counted_and_skipped() -> None:
     assert description.audio_endpoint() == ("192.0.2.9", 5000)
 
 
+def test_one_odd_format_does_not_cost_the_audio_stream() -> None:
+    description = sdp("c=IN IP4 192.0.2.9", "m=audio 5000 RTP/AVP 8 telephone-event 0 300")
+    (audio,) = description.media
+    assert (audio.formats, description.bad_lines) == ((8, 0), 2)
+    assert description.audio_endpoint() == ("192.0.2.9", 5000)
+
+
+def test_media_line_without_a_readable_port_is_still_dropped() -> None:
+    description = sdp("c=IN IP4 192.0.2.9", "m=audio 5000x RTP/AVP 8 0")
+    assert (description.media, description.bad_lines) == ((), 1)
+
+
 def test_attributes_are_kept_with_lower_case_names() -> None:
     description = sdp(
         "a=Group:BUNDLE 0", "m=audio 5000 RTP/AVP 101", "a=fmtp:101 0-16", "a=rtcp-mux"

@@ -2,8 +2,10 @@
 
 RFC 8866 (SDP), RFC 3264 (offer/answer: directions, port 0), RFC 3605 (``a=rtcp``),
 RFC 5761 (``a=rtcp-mux``), RFC 3551 §6 (static payload types). Parsing is tolerant: a line
-that does not parse is counted in ``bad_lines`` and skipped; only input that is not SDP at
-all (no leading ``v=``) raises ValueError.
+that does not parse is counted in ``bad_lines`` and skipped, and so is a format of an RTP
+``m=`` line that is not a payload type (the line keeps its other formats, so one odd entry
+does not cost the stream); only input that is not SDP at all (no leading ``v=``) raises
+ValueError.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ def _payload_type(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) > MAX_PAYLOAD_TYPE:
         raise ValueError(f"bad payload type {text!r}")
     return int(text)
+
+
+def _is_payload_type(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) <= MAX_PAYLOAD_TYPE
 
 
 def _port(text: str) -> int:
@@ -161,6 +167,7 @@ class _MediaLine:
     port: int
     proto: str
     formats: tuple[int | str, ...]
+    bad_formats: int  # formats of an RTP profile that are not payload types, left out
 
     @classmethod
     def parse(cls, value: str) -> _MediaLine:
@@ -169,10 +176,11 @@ class _MediaLine:
         if len(fields) < 3:
             raise ValueError(f"bad media line {value!r}")
         media, port, proto, *formats = fields
-        parsed: tuple[int | str, ...] = (
-            tuple(map(_payload_type, formats)) if _is_rtp(proto) else tuple(formats)
-        )
-        return cls(media.lower(), _port(port.partition("/")[0]), proto, parsed)
+        parsed: tuple[int | str, ...] = tuple(formats)
+        if _is_rtp(proto):
+            parsed = tuple(int(fmt) for fmt in formats if _is_payload_type(fmt))
+        return cls(media.lower(), _port(port.partition("/")[0]), proto, parsed,
+                   len(formats) - len(parsed))
 
 
 class _Section:
@@ -284,6 +292,7 @@ class SessionDescription:
                 try:
                     media_lines.append((_MediaLine.parse(line[2:]), _Section()))
                     section = media_lines[-1][1]
+                    section.bad_lines += media_lines[-1][0].bad_formats
                 except ValueError:
                     session.bad_lines += 1
                     section = None

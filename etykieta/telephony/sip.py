@@ -1,14 +1,23 @@
 """SIP messages as a passive observer sees them (RFC 3261 §7, §20).
 
 The start line and the headers every dialog needs (Call-ID, CSeq, From, To) are parsed
-eagerly; everything else is kept as ``(name, value)`` pairs and parsed when asked for, so a
-capture of mostly 1xx/ACK traffic costs little. The parser is tolerant in the way Wireshark
-is: bare-LF line endings, folded lines, unknown methods and headers and a short Content-Length
-are accepted; a header line without a colon is counted in ``bad_lines`` and skipped.
+eagerly; everything else is kept as ``(name, value)`` pairs and parsed when asked for. The
+parser is tolerant in the way Wireshark is: bare-LF line endings, folded lines, unknown methods
+and headers and a short Content-Length are accepted; a header line without a colon is counted
+in ``bad_lines`` and skipped.
 
-Accessors of optional headers (``contact``, ``diversion``...) read a value that does not
-parse as absent; the ``parse()`` classmethods of :mod:`.sipheaders` and :mod:`.sipuri` give
-the error for a value when it matters.
+What drops a message (ValueError): a start line that is not SIP, a Request-URI that cannot be
+read even leniently, a missing or unreadable Call-ID or CSeq, a missing From or To, one whose
+name-addr structure is broken (unterminated quotes, no ``>``: its tag cannot be found) or whose
+URI is not sip/sips/tel, or a ``tag`` parameter without a value. Everything else a real device
+gets wrong is kept and listed in ``SipMessage.anomalies``: an IPv6 host without brackets
+(RFC 5118 §4.2) anywhere, a From or To URI read only in part (:meth:`.SipUri.salvage`), a From
+without a tag (RFC 3261 §8.1.1.3 requires one; RFC 2543 peers send none, and the Call-ID still
+names the dialog), an unreadable Content-Length, a header line without a name, and any value of
+a structured header the call tracker reads (``CHECKED_HEADERS``) that breaks its grammar. The
+accessors read such values leniently (``lax=True``), a value that cannot be read even so as
+absent; the ``parse()`` classmethods of :mod:`.sipheaders` and :mod:`.sipuri` give the strict
+error for a value.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TypeVar
 
 from etykieta.telephony.sdp import SessionDescription
@@ -61,6 +70,32 @@ _STATUS_LINE = re.compile(r"SIP/2\.0 +([0-9]{3})(?: (.*))?", re.IGNORECASE)
 
 T = TypeVar("T")
 
+_lax_name_addr = partial(NameAddr.parse, lax=True)
+_lax_via = partial(Via.parse, lax=True)
+_lax_history_entry = partial(HistoryEntry.parse, lax=True)
+
+
+def _contact_value(value: str) -> NameAddr | None:
+    """A Contact value; ``*`` (RFC 3261 §10.2.2, REGISTER only) is not an address."""
+    return None if value == "*" else NameAddr.parse(value)
+
+
+# The structured headers the call tracker reads, whose every value parse() checks against its
+# grammar (a failure is an anomaly, never a dropped message). Call-ID, CSeq, From and To are
+# read on their own. Via, Route and Record-Route are only counted, never read, so a fault in
+# them changes nothing and checking them would double the parser's cost.
+CHECKED_HEADERS: dict[str, Callable[[str], object]] = {
+    "contact": _contact_value,
+    "p-asserted-identity": NameAddr.parse,
+    "diversion": NameAddr.parse,
+    "history-info": HistoryEntry.parse,
+    "refer-to": NameAddr.parse,
+    "referred-by": NameAddr.parse,
+    "replaces": Replaces.parse,
+    "reason": ReasonHeader.parse,
+    "content-type": parse_media_type,
+}
+
 
 def _split_head(data: bytes) -> tuple[bytes, bytes | None]:
     """Split at the first empty line (CRLF or bare LF); body None if there is none."""
@@ -73,8 +108,13 @@ def _split_head(data: bytes) -> tuple[bytes, bytes | None]:
     return data[:lf], data[lf + 2 :]
 
 
-def _parse_start_line(line: str) -> tuple[str | None, SipUri | None, int | None, str | None]:
-    """Parse a Request-Line or Status-Line (RFC 3261 §7.1, §7.2)."""
+def _parse_start_line(
+    line: str, anomalies: list[str]
+) -> tuple[str | None, SipUri | None, int | None, str | None]:
+    """Parse a Request-Line or Status-Line (RFC 3261 §7.1, §7.2).
+
+    A Request-URI whose only fault is an IPv6 host without brackets is kept as an anomaly.
+    """
     line = line.rstrip(" \t")
     status = _STATUS_LINE.fullmatch(line)
     if status is not None:
@@ -85,7 +125,11 @@ def _parse_start_line(line: str) -> tuple[str | None, SipUri | None, int | None,
     try:
         uri = SipUri.parse(request[2])
     except ValueError as exc:
-        raise ValueError(f"bad Request-URI: {exc}") from None
+        try:
+            uri = SipUri.parse(request[2], lax=True)
+        except ValueError:
+            raise ValueError(f"bad Request-URI: {exc}") from None
+        anomalies.append(f"Request-URI: {exc}")
     return request[1], uri, None, None
 
 
@@ -96,25 +140,43 @@ def _header_name(raw: str) -> str | None:
     return name if is_token(name) else None
 
 
-def _parse_headers(lines: list[str]) -> tuple[list[tuple[str, str]], int]:
-    """Unfold (RFC 3261 §7.3.1) and split header lines; return them and the bad-line count."""
+def _parse_headers(lines: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Unfold (RFC 3261 §7.3.1) and split header lines; return them and the bad lines."""
     headers: list[tuple[str, str]] = []
-    bad_lines = 0
+    bad_lines: list[str] = []
     for line in lines:
         if line[:1] in (" ", "\t"):
             if headers:
                 previous, value = headers[-1]
                 headers[-1] = (previous, f"{value} {line.strip()}".strip())
             else:
-                bad_lines += 1
+                bad_lines.append(line.strip())
             continue
         raw_name, colon, value = line.partition(":")
         name = _header_name(raw_name) if colon else None
         if name is not None:
             headers.append((name, value.strip()))
         elif line.strip():
-            bad_lines += 1
+            bad_lines.append(line.rstrip("\r"))
     return headers, bad_lines
+
+
+def _check_headers(headers: list[tuple[str, str]], anomalies: list[str]) -> None:
+    """Append one anomaly for each structured header value that breaks its grammar."""
+    for name, value in headers:
+        parse = CHECKED_HEADERS.get(name)
+        if parse is None:
+            continue
+        for item in split_header_values(value) if name in LIST_HEADERS else (value,):
+            try:
+                parse(item)
+            except ValueError as exc:
+                anomalies.append(f"{_label(name)}: {exc}")
+
+
+def _label(name: str) -> str:
+    """A header name as people write it: ``p-asserted-identity`` → ``P-Asserted-Identity``."""
+    return "-".join(part.capitalize() for part in name.split("-"))
 
 
 def _multipart_part(body: bytes, boundary: str, media_type: str) -> bytes | None:
@@ -165,7 +227,8 @@ class SipMessage:
     an extension method, not INVITE. ``headers`` holds ``(name, value)`` in order, names in
     lower-case long form (compact forms expanded, RFC 3261 §7.3.3), folded lines joined.
     ``body`` is cut to Content-Length; ``body_truncated`` says Content-Length promised more
-    than arrived. Accessor properties parse on each read: keep the result.
+    than arrived. ``anomalies`` says, one line each, what was kept although it breaks the
+    grammar (see the module docstring). Accessor properties parse on each read: keep the result.
     """
 
     method: str | None
@@ -180,6 +243,7 @@ class SipMessage:
     cseq: CSeq
     from_: NameAddr
     to: NameAddr
+    anomalies: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, data: bytes) -> SipMessage:
@@ -188,6 +252,7 @@ class SipMessage:
         RFC 3261 §7.5: CRLFs before the start line are skipped; §18.3: on UDP, bytes after
         Content-Length are not part of the message; §8.1.1: Call-ID, CSeq, From and To are
         required. A missing Via is tolerated (as Wireshark does): sipp sends ACKs without one.
+        What else is tolerated is listed in ``anomalies``.
         """
         data = data.lstrip(b"\r\n")
         if not data:
@@ -196,15 +261,27 @@ class SipMessage:
             raise ValueError(f"not a SIP message: starts with byte 0x{data[0]:02x}")
         head, body = _split_head(data)
         lines = head.decode("utf-8", "replace").split("\n")
-        method, request_uri, status_code, reason_phrase = _parse_start_line(lines[0].rstrip("\r"))
+        anomalies: list[str] = []
+        method, request_uri, status_code, reason_phrase = _parse_start_line(
+            lines[0].rstrip("\r"), anomalies)
         header_list, bad_lines = _parse_headers(lines[1:])
+        anomalies += [f"header line without a name: {show(line)}" for line in bad_lines]
         found = dict(reversed(header_list))  # the first occurrence of each name wins
         body = body or b""
-        length = found.get("content-length", "")
+        length = found.get("content-length")
         body_truncated = False
-        if length.isascii() and length.isdigit():
+        if length is not None and length.isascii() and length.isdigit():
             body_truncated = int(length) > len(body)
             body = body[: int(length)]
+        elif length is not None:
+            anomalies.append(f"Content-Length is not a number: {show(length)}")
+        call_id = _required(found, "call-id", "Call-ID", str.strip)
+        cseq = _required(found, "cseq", "CSeq", CSeq.parse)
+        from_ = _dialog_party(found, "from", "From", anomalies)
+        to = _dialog_party(found, "to", "To", anomalies)
+        if from_.tag is None:
+            anomalies.append("From: no tag (RFC 3261 §8.1.1.3)")
+        _check_headers(header_list, anomalies)
         return cls(
             method=method,
             request_uri=request_uri,
@@ -213,11 +290,12 @@ class SipMessage:
             headers=tuple(header_list),
             body=body,
             body_truncated=body_truncated,
-            bad_lines=bad_lines,
-            call_id=_required(found, "call-id", "Call-ID", str.strip),
-            cseq=_required(found, "cseq", "CSeq", CSeq.parse),
-            from_=_required(found, "from", "From", NameAddr.parse),
-            to=_required(found, "to", "To", NameAddr.parse),
+            bad_lines=len(bad_lines),
+            call_id=call_id,
+            cseq=cseq,
+            from_=from_,
+            to=to,
+            anomalies=tuple(anomalies),
         )
 
     @property
@@ -248,13 +326,13 @@ class SipMessage:
     @property
     def vias(self) -> tuple[Via, ...]:
         """The Via values, topmost first (RFC 3261 §20.42)."""
-        return tuple(_parsed(self.header_values("via"), Via.parse))
+        return tuple(_parsed(self.header_values("via"), _lax_via))
 
     @property
     def contact(self) -> NameAddr | None:
         """The first Contact (RFC 3261 §20.10); None also for the REGISTER wildcard ``*``."""
         contacts = self.header_values("contact")
-        return _first(contacts[0], NameAddr.parse) if contacts and contacts[0] != "*" else None
+        return _first(contacts[0], _lax_name_addr) if contacts and contacts[0] != "*" else None
 
     @property
     def content_type(self) -> str | None:
@@ -265,22 +343,22 @@ class SipMessage:
     @property
     def p_asserted_identity(self) -> list[NameAddr]:
         """The asserted identities of the caller (RFC 3325 §9.1)."""
-        return _parsed(self.header_values("p-asserted-identity"), NameAddr.parse)
+        return _parsed(self.header_values("p-asserted-identity"), _lax_name_addr)
 
     @property
     def diversion(self) -> list[NameAddr]:
         """Diversion entries, most recent first, with reason/counter params (RFC 5806)."""
-        return _parsed(self.header_values("diversion"), NameAddr.parse)
+        return _parsed(self.header_values("diversion"), _lax_name_addr)
 
     @property
     def history_info(self) -> list[HistoryEntry]:
         """History-Info entries in header order (RFC 7044, formerly RFC 4244)."""
-        return _parsed(self.header_values("history-info"), HistoryEntry.parse)
+        return _parsed(self.header_values("history-info"), _lax_history_entry)
 
     @property
     def refer_to(self) -> NameAddr | None:
         """The REFER target (RFC 3515 §2.1)."""
-        return _first(self.header("refer-to"), NameAddr.parse)
+        return _first(self.header("refer-to"), _lax_name_addr)
 
     @property
     def refer_replaces(self) -> Replaces | None:
@@ -291,7 +369,7 @@ class SipMessage:
     @property
     def referred_by(self) -> NameAddr | None:
         """Who asked for the transfer (RFC 3892 §3)."""
-        return _first(self.header("referred-by"), NameAddr.parse)
+        return _first(self.header("referred-by"), _lax_name_addr)
 
     @property
     def replaces(self) -> Replaces | None:
@@ -363,6 +441,29 @@ def _required(found: dict[str, str], name: str, label: str, parse: Callable[[str
         return parse(value)
     except ValueError as exc:
         raise ValueError(f"bad {label} header: {exc}") from None
+
+
+def _dialog_party(found: dict[str, str], name: str, label: str, anomalies: list[str]) -> NameAddr:
+    """Read From or To, keeping a URI that breaks its grammar as an anomaly.
+
+    The name-addr itself must be readable and a tag, if present, must have a value: the tag
+    identifies the dialog (RFC 3261 §19.3), and guessing it would join unrelated messages.
+    """
+    value = found.get(name)
+    if value is None or not value.strip():
+        raise ValueError(f"missing {label} header")
+    try:
+        addr = NameAddr.parse(value)
+    except ValueError as exc:
+        try:
+            addr = NameAddr.parse(value, lax=True)
+        except ValueError as lax_exc:
+            raise ValueError(f"bad {label} header: {lax_exc}") from None
+        anomalies.append(f"{label}: {exc}")
+    for key, tag in addr.params:
+        if key == "tag" and not tag:
+            raise ValueError(f"bad {label} header: tag without a value")
+    return addr
 
 
 def _leading_token(value: str | None) -> str | None:

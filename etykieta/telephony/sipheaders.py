@@ -132,16 +132,19 @@ class Via:
     params: Params
 
     @classmethod
-    def parse(cls, value: str) -> Via:
-        """Parse ``SIP/2.0/UDP host[:port] *(;param)``."""
+    def parse(cls, value: str, *, lax: bool = False) -> Via:
+        """Parse ``SIP/2.0/UDP host[:port] *(;param)``.
+
+        ``lax`` accepts a sent-by IPv6 host without brackets and parameters without a name.
+        """
         match = _VIA_RE.fullmatch(value)
         if match is None:
             raise ValueError(f"bad Via {show(value)}")
         transport, sent_by, rest = match.groups()
         if rest and rest[0] != ";":
             raise ValueError(f"unexpected {show(rest)} after the Via sent-by")
-        host, port = parse_hostport(sent_by)
-        params = parse_params(rest)
+        host, port = parse_hostport(sent_by, lax=lax)
+        params = parse_params(rest, lax=lax)
         return cls(transport.upper(), host, port, find_param(params, "branch"), params)
 
     def param(self, name: str) -> str | None:
@@ -230,13 +233,18 @@ class HistoryEntry:
     reason: ReasonHeader | None
 
     @classmethod
-    def parse(cls, value: str) -> HistoryEntry:
-        """Parse ``<uri>;index=1.1`` with the cause and Reason the URI carries."""
-        addr = NameAddr.parse(value)
-        reason = addr.uri.header("reason")
-        return cls(
-            addr.uri,
-            addr.param("index"),
-            _int_or_none(addr.uri.param("cause")),
-            None if reason is None else ReasonHeader.parse(reason),
-        )
+    def parse(cls, value: str, *, lax: bool = False) -> HistoryEntry:
+        """Parse ``<uri>;index=1.1`` with the cause and Reason the URI carries.
+
+        ``lax`` reads the name-addr as ``NameAddr.parse(lax=True)`` does.
+        """
+        addr = NameAddr.parse(value, lax=lax)
+        reason_text = addr.uri.header("reason")
+        reason = None
+        if reason_text is not None:
+            try:
+                reason = ReasonHeader.parse(reason_text)
+            except ValueError:
+                if not lax:
+                    raise
+        return cls(addr.uri, addr.param("index"), _int_or_none(addr.uri.param("cause")), reason)

@@ -2,10 +2,18 @@
 
 Grammar references: RFC 3261 §19.1 (SIP URI), §20.10 and §25.1 (name-addr / addr-spec,
 generic-param, quoted-string), §7.3.1 (comma-separated header values); RFC 3966 (tel URI).
+
+Every ``parse()`` is strict and raises ValueError naming the fault. ``lax=True`` reads what real
+devices send although the grammar forbids it, the way Wireshark reads it: an IPv6 host without
+brackets (RFC 5118 §4.2 calls it invalid; phones send it), and for a name-addr a sip/sips/tel
+URI as far as it can be read (:meth:`SipUri.salvage`) and parameters without a name skipped. A
+caller that wants to know what was wrong parses strictly first and keeps the strict error as an
+anomaly.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
@@ -14,6 +22,7 @@ Params = tuple[tuple[str, str | None], ...]
 
 SIP_SCHEMES = frozenset({"sip", "sips"})
 TEL_SCHEME = "tel"
+KNOWN_SCHEMES = SIP_SCHEMES | {TEL_SCHEME}
 MAX_PORT = 65535
 # RFC 3966 §3 visual-separator, plus the space some gateways put in an escaped user part.
 VISUAL_SEPARATORS = str.maketrans("", "", "-.() ")
@@ -30,6 +39,16 @@ _TEL_RE = re.compile(r"\+[0-9]+|[0-9A-Fa-f*#]+")
 _NUMBER_RE = re.compile(r"\+?[0-9]+")
 _ESCAPE_RE = re.compile(r"\\(.)", re.S)
 _NAME_END_RE = re.compile(r'"[ \t]*<')
+# What _split skips whole: a quoted string (RFC 3261 §25.1, with quoted-pairs), and with angle
+# brackets a <...>; else the separator itself.
+_QUOTED = r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)'
+_ANGLED = rf'<(?:[^">]|{_QUOTED})*(?:>|\Z)'
+_SPLIT_RE = {
+    (separator, angle): re.compile(f"{_QUOTED}|{_ANGLED}|{separator}" if angle
+                                   else f"{_QUOTED}|{separator}", re.S)
+    for separator in ",;"
+    for angle in (False, True)
+}
 
 
 def show(text: str, limit: int = 60) -> str:
@@ -56,27 +75,16 @@ def read_quoted(text: str, start: int) -> tuple[str, int]:
 
 
 def _split(text: str, separator: str, angle_brackets: bool) -> list[str]:
-    """Split on ``separator`` outside quoted strings (and outside ``<...>`` if asked)."""
+    """Split on ``separator`` outside quoted strings (and outside ``<...>`` if asked).
+
+    An unterminated quoted string or ``<`` runs to the end of the text.
+    """
     parts: list[str] = []
     start = 0
-    in_quote = in_angle = escaped = False
-    for index, char in enumerate(text):
-        if in_quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_quote = False
-        elif char == '"':
-            in_quote = True
-        elif angle_brackets and char == "<":
-            in_angle = True
-        elif angle_brackets and char == ">":
-            in_angle = False
-        elif char == separator and not in_angle:
-            parts.append(text[start:index])
-            start = index + 1
+    for match in _SPLIT_RE[separator, angle_brackets].finditer(text):
+        if match.group() == separator:
+            parts.append(text[start : match.start()])
+            start = match.end()
     parts.append(text[start:])
     return parts
 
@@ -86,6 +94,9 @@ def split_header_values(value: str) -> list[str]:
 
     Commas inside quoted strings and inside ``<...>`` do not split; empty values are dropped.
     """
+    if "," not in value:  # most values: nothing to split
+        value = value.strip()
+        return [value] if value else []
     if '"' in value or "<" in value:
         parts = _split(value, ",", angle_brackets=True)
     else:
@@ -93,10 +104,11 @@ def split_header_values(value: str) -> list[str]:
     return [stripped for part in parts if (stripped := part.strip())]
 
 
-def parse_params(text: str) -> Params:
+def parse_params(text: str, *, lax: bool = False) -> Params:
     """Parse ``;name[=value]`` header parameters (RFC 3261 §25.1 generic-param).
 
-    Names are lower-cased; quoted values are unquoted; empty items (``;;``) are skipped.
+    Names are lower-cased; quoted values are unquoted; empty items (``;;``) are skipped, and
+    with ``lax`` also items without a name (``;=x``) and unterminated quoted values (kept raw).
     """
     items = _split(text, ";", angle_brackets=False) if '"' in text else text.split(";")
     params: list[tuple[str, str | None]] = []
@@ -104,12 +116,16 @@ def parse_params(text: str) -> Params:
         name, sep, value = item.partition("=")
         name = name.strip().lower()
         if not name:
-            if item.strip():
+            if item.strip() and not lax:
                 raise ValueError(f"parameter without a name: {show(item)}")
             continue
         value = value.strip()
         if value.startswith('"'):
-            value = read_quoted(value, 0)[0]
+            try:
+                value = read_quoted(value, 0)[0]
+            except ValueError:
+                if not lax:
+                    raise
         params.append((name, value if sep else None))
     return tuple(params)
 
@@ -122,12 +138,20 @@ def find_param(params: Params, name: str) -> str | None:
     return None
 
 
-def parse_hostport(text: str) -> tuple[str, int | None]:
-    """Parse ``host[:port]`` (RFC 3261 §25.1 hostport); an IPv6 host loses its brackets."""
+def parse_hostport(text: str, *, lax: bool = False) -> tuple[str, int | None]:
+    """Parse ``host[:port]`` (RFC 3261 §25.1 hostport); an IPv6 host loses its brackets.
+
+    An IPv6 host must be bracketed (RFC 3261 §25.1 IPv6reference, RFC 5118 §4.2); ``lax``
+    accepts one without, read by :func:`unbracketed_ipv6`.
+    """
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
         if not bracket or not _IPV6_RE.fullmatch(host):
             raise ValueError(f"bad IPv6 reference in {show(text)}")
+    elif text.count(":") > 1:
+        if not lax:
+            raise ValueError(f"IPv6 host without brackets in {show(text)}")
+        return unbracketed_ipv6(text)
     else:
         host, sep, port_text = text.partition(":")
         rest = sep + port_text
@@ -142,6 +166,33 @@ def parse_hostport(text: str) -> tuple[str, int | None]:
     if port > MAX_PORT:
         raise ValueError(f"port {port} out of range")
     return host.lower(), port
+
+
+def unbracketed_ipv6(text: str) -> tuple[str, int | None]:
+    """Read ``host[:port]`` whose IPv6 host has no brackets, as phones send it.
+
+    RFC 5118 §4.2 makes ``sip:user@2001:db8::10`` invalid, and §4.3 shows why: a trailing
+    ``:5060`` may be a port or the address's last group. Read as Wireshark users would: if the
+    whole text is an IPv6 address it is the host (``fe80:0:0:0:21a:a0ff:fe07:32e0``, also
+    ``2001:db8::10:5060``, which RFC 5118 §4.3 reads as an address); otherwise, if the text
+    before the last colon is an IPv6 address and the rest a port, split there (nine groups:
+    ``fec0:0:0:0:216:d3ff:fe0d:22c:5060``). Anything else is a ValueError.
+    """
+    if _is_ipv6(text):
+        return text.lower(), None
+    host, _, port_text = text.rpartition(":")
+    if port_text.isascii() and port_text.isdigit() and int(port_text) <= MAX_PORT and (
+            _is_ipv6(host)):
+        return host.lower(), int(port_text)
+    raise ValueError(f"bad IPv6 host {show(text)}")
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _uri_params(text: str) -> Params:
@@ -171,21 +222,54 @@ class SipUri:
     headers: tuple[tuple[str, str], ...]
 
     @classmethod
-    def parse(cls, text: str) -> SipUri:
-        """Parse a URI; raise ValueError if it is not a well-formed sip/sips/tel URI."""
+    def parse(cls, text: str, *, lax: bool = False) -> SipUri:
+        """Parse a URI; raise ValueError if it is not a well-formed sip/sips/tel URI.
+
+        ``lax`` accepts an IPv6 host without brackets (see :func:`unbracketed_ipv6`).
+        """
         text = text.strip()
         scheme, sep, rest = text.partition(":")
         scheme = scheme.lower()
         if not sep or not rest:
             raise ValueError(f"not a URI: {show(text)}")
         if scheme in SIP_SCHEMES:
-            return cls._parse_sip(scheme, rest)
+            return cls._parse_sip(scheme, rest, lax)
         if scheme == TEL_SCHEME:
             return cls._parse_tel(rest)
         raise ValueError(f"unsupported URI scheme {show(scheme)}")
 
     @classmethod
-    def _parse_sip(cls, scheme: str, rest: str) -> SipUri:
+    def salvage(cls, text: str) -> SipUri:
+        """What can be read of a URI that :meth:`parse` rejects, never raising.
+
+        Like Wireshark, read the scheme up to the first ``:``, the user up to the first ``@``
+        and the host up to ``;`` or ``?`` (IPv6 hosts as in ``parse(lax=True)``, a port only
+        if it is one); a part that is not there is None, an unknown scheme is kept as it is.
+        """
+        text = text.strip()
+        scheme, sep, rest = text.partition(":")
+        if not sep:
+            scheme, rest = "", text
+        scheme = scheme.lower()
+        rest, _, _ = rest.partition("?")
+        if scheme == TEL_SCHEME:
+            number = unquote(rest.partition(";")[0]).translate(VISUAL_SEPARATORS)
+            return cls(TEL_SCHEME, number or None, None, None, (), ())
+        userinfo, at, hostpart = rest.partition("@")
+        if not at:
+            userinfo, hostpart = "", rest
+        hostport, _, params_text = hostpart.partition(";")
+        host: str | None
+        port: int | None = None
+        try:
+            host, port = parse_hostport(hostport, lax=True)
+        except ValueError:  # a bad port, or not a host at all: keep the name before any port
+            host = hostport.lower() if hostport.count(":") > 1 else hostport.partition(":")[0]
+        user = unquote(userinfo.partition(":")[0]) or None
+        return cls(scheme, user, host or None, port, _uri_params(params_text), ())
+
+    @classmethod
+    def _parse_sip(cls, scheme: str, rest: str, lax: bool = False) -> SipUri:
         # RFC 3261 §25.1 allows no unescaped '@' in user, password or headers, so the first
         # one ends the userinfo (a user part may contain '?' and ';': RFC 4475 §3.1.1.2).
         at = rest.find("@")
@@ -195,7 +279,7 @@ class SipUri:
             rest = rest[at + 1 :]
         rest, _, headers_text = rest.partition("?")
         hostport, _, params_text = rest.partition(";")
-        host, port = parse_hostport(hostport)
+        host, port = parse_hostport(hostport, lax=lax)
         headers: list[tuple[str, str]] = []
         for item in headers_text.split("&") if headers_text else ():
             name, _, value = item.partition("=")
@@ -268,8 +352,13 @@ class NameAddr:
     params: Params
 
     @classmethod
-    def parse(cls, text: str) -> NameAddr:
-        """Parse ``[display-name] <uri> *(;param)`` or ``uri *(;param)`` (RFC 3261 §25.1)."""
+    def parse(cls, text: str, *, lax: bool = False) -> NameAddr:
+        """Parse ``[display-name] <uri> *(;param)`` or ``uri *(;param)`` (RFC 3261 §25.1).
+
+        ``lax`` reads a sip/sips/tel URI as far as it can (:meth:`SipUri.salvage`; another
+        scheme is still an error) and parameters as ``parse_params(lax=True)`` does; the display
+        name and the angle brackets must still be readable, since a tag's place depends on them.
+        """
         text = text.strip()
         display_name: str | None = None
         if text.startswith('"'):
@@ -283,15 +372,17 @@ class NameAddr:
                 display_name = text[:less].strip()
         if less < 0:
             uri_text, _, params_text = text.partition(";")
-            return cls(None, SipUri.parse(uri_text), parse_params(params_text))
+            return cls(None, _uri(uri_text, lax), parse_params(params_text, lax=lax))
         greater = text.find(">", less)
         if greater < 0:
             raise ValueError(f"missing '>' in {show(text)}")
         rest = text[greater + 1 :].lstrip()
         if rest and rest[0] != ";":
-            raise ValueError(f"unexpected {show(rest)} after '>'")
-        uri = SipUri.parse(text[less + 1 : greater])
-        return cls(display_name or None, uri, parse_params(rest))
+            if not lax:
+                raise ValueError(f"unexpected {show(rest)} after '>'")
+            rest = rest[rest.find(";"):] if ";" in rest else ""
+        uri = _uri(text[less + 1 : greater], lax)
+        return cls(display_name or None, uri, parse_params(rest, lax=lax))
 
     @property
     def tag(self) -> str | None:
@@ -301,6 +392,18 @@ class NameAddr:
     def param(self, name: str) -> str | None:
         """Value of header parameter ``name`` (case-insensitive); None if absent or bare."""
         return find_param(self.params, name.lower())
+
+
+def _uri(text: str, lax: bool) -> SipUri:
+    """``SipUri.parse``, or with ``lax`` a sip/sips/tel URI as far as it can be read."""
+    if not lax:
+        return SipUri.parse(text)
+    try:
+        return SipUri.parse(text, lax=True)
+    except ValueError:
+        if text.strip().partition(":")[0].lower() not in KNOWN_SCHEMES:
+            raise
+        return SipUri.salvage(text)
 
 
 def number_of(addr: NameAddr | SipUri) -> str | None:
