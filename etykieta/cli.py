@@ -10,13 +10,12 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import click
 
 from . import __version__
-from .cli_context import CliContext, parse_time
-from .config import Directory, check_config
+from .cli_context import SETUP_ERROR, CliContext, parse_time, unit_name
+from .config import Directory, check_config, config_in_use, example_config
 from .errors import CaptureFormatError, CaptureUnavailableError
 from .ingest.command import ingest
 from .monitor.service import Monitor, PacketSource
@@ -25,7 +24,7 @@ from .reports.greetings import build_greeting_summary, render_greeting_summary
 from .reports.summary import build_unit_summary, render_unit_summary
 from .speech.commands import audio, speech
 from .speech.greeting_cli import greeting
-from .storage.db import make_engine, upgrade
+from .storage.db import upgrade
 from .storage.repository import query_calls
 from .telephony.capture.journal import Journal
 from .telephony.capture.live import LiveCapture, StreamCapture
@@ -35,7 +34,9 @@ from .telephony.capture.live import LiveCapture, StreamCapture
 @click.version_option(__version__)
 @click.option("--config", "config_path", envvar="ETYKIETA_CONFIG", type=click.Path(),
               help="Config file (TOML). Default: $ETYKIETA_CONFIG, ./etykieta.toml, the example.")
-@click.option("--db", "db_url", help="Database URL; overrides [database] url.")
+@click.option("--db", "db_url",
+              help="Database URL (sqlite:///PATH, postgresql+psycopg://USER@HOST/NAME); "
+                   "overrides [database] url. Only ingest, monitor and db upgrade create one.")
 @click.option("-v", "--verbose", count=True, help="Log more (-v: info, -vv: debug).")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: int) -> None:
@@ -79,7 +80,7 @@ def monitor(state: CliContext, interface: str | None, capture_filter: str | None
     if journal_dir is None and read is None:
         journal_dir = settings.capture.journal_dir
     journal = Journal(journal_dir) if journal_dir and not no_journal else None
-    service = Monitor(settings, state.sessions(), source, speech=not no_speech,
+    service = Monitor(settings, state.sessions(create=True), source, speech=not no_speech,
                       drain=read is not None, journal=journal,
                       on_started=lambda name: click.echo(f"monitor: capturing from {name}",
                                                          err=True))
@@ -102,42 +103,58 @@ def monitor(state: CliContext, interface: str | None, capture_filter: str | None
     click.echo(stats.line())
 
 
+SINCE_HELP = ("Only calls started at or after this ISO 8601 time; without an offset it is "
+              "office time ([business_hours] timezone), e.g. 2026-11-23 or 2026-11-23T07:30.")
+UNTIL_HELP = "Only calls started before this ISO 8601 time (office time without an offset)."
+AS_OF_HELP = ("Judge callback deadlines at this ISO 8601 time (office time without an offset; "
+              "default: now).")
+UNIT_HELP = "Only this unit: its name or any of its aliases in the config."
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table",
               show_default=True)
-@click.option("--since", help="Only calls started at or after this ISO 8601 time.")
-@click.option("--until", help="Only calls started before this ISO 8601 time.")
-@click.option("--unit", help="Only calls of this unit (its name as in the config).")
-@click.option("--as-of", help="Judge callback deadlines at this time (default: now).")
+@click.option("--since", help=SINCE_HELP)
+@click.option("--until", help=UNTIL_HELP)
+@click.option("--unit", help=UNIT_HELP)
+@click.option("--as-of", help=AS_OF_HELP)
 @click.pass_obj
 def calls(state: CliContext, fmt: str, since: str | None, until: str | None, unit: str | None,
           as_of: str | None) -> None:
     """List calls with ring time, outcome, transfer and callback."""
-    now = parse_time(as_of, "--as-of") or datetime.now(UTC)
-    zone = ZoneInfo(state.settings.business_hours.timezone)
+    zone = state.zone
+    now = parse_time(as_of, "--as-of", zone) or datetime.now(UTC)
+    start, end = parse_time(since, "--since", zone), parse_time(until, "--until", zone)
+    name = unit_name(state.settings, unit)
     with state.sessions().begin() as session:
-        rows = query_calls(session, since=parse_time(since, "--since"),
-                           until=parse_time(until, "--until"), unit=unit)
+        rows = query_calls(session, since=start, until=end, unit=name)
         render = {"json": render_json, "csv": render_csv, "table": render_table}[fmt]
         click.echo(render(rows, now=now, zone=zone))
 
 
 @main.command()
-@click.option("--since", help="Only calls started at or after this ISO 8601 time.")
-@click.option("--until", help="Only calls started before this ISO 8601 time.")
-@click.option("--as-of", help="Judge callback deadlines at this time (default: now).")
+@click.option("--since", help=SINCE_HELP)
+@click.option("--until", help=UNTIL_HELP)
+@click.option("--unit", help=UNIT_HELP)
+@click.option("--as-of", help=AS_OF_HELP)
 @click.pass_obj
-def summary(state: CliContext, since: str | None, until: str | None, as_of: str | None) -> None:
+def summary(state: CliContext, since: str | None, until: str | None, unit: str | None,
+            as_of: str | None) -> None:
     """Per-unit tables: calls, answered, % by the target ring, abandoned, transfers, callbacks;
     then greetings: judged, % complete (T1), too fast (T2), casual words (T9), thanked (T10)."""
-    now = parse_time(as_of, "--as-of") or datetime.now(UTC)
+    zone = state.zone
+    now = parse_time(as_of, "--as-of", zone) or datetime.now(UTC)
+    start, end = parse_time(since, "--since", zone), parse_time(until, "--until", zone)
     settings = state.settings
+    wanted = unit_name(settings, unit)
     units = [u.name for u in settings.units]
     with state.sessions().begin() as session:
-        rows = query_calls(session, since=parse_time(since, "--since"),
-                           until=parse_time(until, "--until"))
+        rows = query_calls(session, since=start, until=end)
         table = build_unit_summary(rows, now, units)
         greetings = build_greeting_summary(rows, Directory(settings), units)
+    if wanted is not None:  # the whole period is counted: a unit's rows need others' calls
+        table = [row for row in table if row.unit == wanted]
+        greetings = [row for row in greetings if row.unit == wanted]
     click.echo(render_unit_summary(table, settings.rings.target))
     click.echo("\ngreetings of answered calls (T1 \"Wydział …, imię nazwisko, Dzień dobry\", "
                "T2 pace, T9 casual words, T10 thanks):")
@@ -153,15 +170,21 @@ def config() -> None:
 @click.argument("path", required=False, type=click.Path())
 @click.pass_obj
 def config_check(state: CliContext, path: str | None) -> None:
-    """Validate a config file; print each problem with its line and key."""
-    target = path or state.config_path
+    """Validate a config file; print each problem with its line and key.
+
+    Without PATH: the file the other commands would use (--config, $ETYKIETA_CONFIG,
+    ./etykieta.toml, else the packaged example, which it says).
+    """
+    target = config_in_use(path or state.config_path)
     if target is None:
-        raise click.UsageError("give a config PATH (or --config / ETYKIETA_CONFIG)")
+        target = example_config()
+        click.echo("no --config, $ETYKIETA_CONFIG or ./etykieta.toml: the commands use the "
+                   "packaged example", err=True)
     problems = check_config(target)
     for problem in problems:
         click.echo(f"{target}: {problem}", err=True)
     if problems:
-        sys.exit(2)
+        sys.exit(SETUP_ERROR)
     click.echo(f"{target}: OK")
 
 
@@ -174,11 +197,8 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(state: CliContext) -> None:
     """Create or migrate the database schema to the newest version."""
-    engine = make_engine(state.settings.database_url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    engine = state.engine(create=True)
+    upgrade(engine)
     click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
 
 

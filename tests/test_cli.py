@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from etykieta.cli import main
+from etykieta.config import example_config
 
 from .conftest import CALLS, DATA, LAB_CONFIG
 
@@ -82,6 +83,58 @@ def test_calls_csv_and_table(db_url: str) -> None:
     assert "busy" in out and "Wydział Komunikacji" in out
 
 
+def test_calls_takes_a_unit_by_any_alias(db_url: str) -> None:
+    run(db_url, "ingest", str(CALLS / "direct_internal.pcap"), str(CALLS / "direct_busy.pcap"),
+        str(CALLS / "direct_rejected.pcap"))
+    for alias in ("Wydział Komunikacji", "komunikacji", "WYDZIAŁ KOMUNIKACYJNY"):
+        code, out, err = run(db_url, "calls", "--format", "json", "--unit", alias)
+        assert code == 0, err
+        assert [(r["dialed"], r["unit"]) for r in json.loads(out)] == [
+            ("1202", "Wydział Komunikacji")]
+    _, out, _ = run(db_url, "calls", "--format", "json", "--unit", "Podatków")
+    assert [r["dialed"] for r in json.loads(out)] == ["1302", "1301"]  # internal, rejected
+
+
+@pytest.mark.parametrize(("command", "unit", "hint"), [
+    ("calls", "Wydział Komunikacja", "did you mean 'Wydział Komunikacji'?"),
+    ("summary", "podatki", "did you mean 'Podatków'?"),
+    ("summary", "obsługi", "did you mean 'Biuro Obsługi Mieszkańców'?"),  # a part of the name
+    ("calls", "Straż Miejska", "the units are 'Wydział Komunikacji', "
+                               "'Wydział Podatków i Opłat Lokalnych', 'Biuro Obsługi Mieszkańców'"),
+])
+def test_an_unknown_unit_is_an_error_with_a_suggestion(db_url: str, command: str, unit: str,
+                                                       hint: str) -> None:
+    code, out, err = run(db_url, command, "--unit", unit)
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1] == (f"Error: Invalid value for --unit: no unit is called "
+                                    f"{unit!r}; {hint}")
+
+
+def test_times_without_an_offset_are_office_time(db_url: str) -> None:
+    # direct_busy starts 09:00:00Z = 10:00 in Warsaw, b2bua_abandoned 09:10:00Z = 10:10
+    run(db_url, "ingest", str(CALLS / "direct_busy.pcap"), str(CALLS / "b2bua_abandoned.pcap"))
+
+    def callers(*args: str) -> list[str]:
+        code, out, err = run(db_url, "calls", "--format", "json", *args)
+        assert code == 0, err
+        return [r["caller"] for r in json.loads(out)]
+
+    assert callers("--since", "2026-11-18T10:05") == ["226543210"]
+    assert callers("--until", "2026-11-18T10:05") == ["600100202"]
+    assert callers("--since", "2026-11-18T09:05+00:00") == ["226543210"]
+    assert callers("--since", "2026-11-18", "--until", "2026-11-18T10:00") == []
+    # its callback is due 14:00:00.001 office time, 4 business hours after the 486
+    busy = ["--unit", "Komunikacji", "--until", "2026-11-18T10:05"]
+    for as_of, status in (("2026-11-18T13:59", "pending"), ("2026-11-18T14:01", "missed"),
+                          ("2026-11-18T13:01Z", "missed")):
+        code, out, _ = run(db_url, "calls", "--format", "json", *busy, "--as-of", as_of)
+        assert json.loads(out)[0]["callback"]["status"] == status, as_of
+    _, out, _ = run(db_url, "summary", "--until", "2026-11-18T10:05", "--as-of",
+                    "2026-11-18T13:59")
+    row = next(line for line in out.splitlines() if line.startswith("Wydział Komunikacji"))
+    assert row.split()[2:] == ["1", "0", "–", "0", "0", "1", "0", "1", "0", "0", "0"]
+
+
 def test_summary_lists_every_configured_unit(db_url: str) -> None:
     run(db_url, "ingest", str(CALLS / "direct_answered_ring1.pcap"))
     code, out, _ = run(db_url, "summary")
@@ -104,6 +157,45 @@ def test_db_upgrade_then_nothing_to_do(db_url: str) -> None:
 def test_config_check_accepts_the_lab_config() -> None:
     result = CliRunner().invoke(main, ["config", "check", str(LAB_CONFIG)])
     assert result.exit_code == 0 and "OK" in result.stdout
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory without etykieta.toml, and no $ETYKIETA_CONFIG."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ETYKIETA_CONFIG", raising=False)
+    return tmp_path
+
+
+BROKEN = '[organisation]\nname = "UM"\ncountry_code = "48"\n[rings]\non_s = 0\n'
+
+
+def test_config_check_without_a_path_checks_the_config_in_use(elsewhere: Path) -> None:
+    bad = elsewhere / "bad.toml"
+    bad.write_text(BROKEN)
+    result = CliRunner().invoke(main, ["--config", str(bad), "config", "check"])
+    problem = "line 5: rings.on_s: must be > 0, got 0"
+    assert (result.exit_code, result.stderr) == (2, f"{bad}: {problem}\n")
+    result = CliRunner(env={"ETYKIETA_CONFIG": str(bad)}).invoke(main, ["config", "check"])
+    assert (result.exit_code, result.stderr) == (2, f"{bad}: {problem}\n")
+    result = CliRunner(env={"ETYKIETA_CONFIG": str(bad)}).invoke(
+        main, ["config", "check", str(LAB_CONFIG)])
+    assert (result.exit_code, result.stdout) == (0, f"{LAB_CONFIG}: OK\n")
+
+
+def test_config_check_without_a_path_checks_the_local_etykieta_toml(elsewhere: Path) -> None:
+    (elsewhere / "etykieta.toml").write_text(BROKEN)
+    result = CliRunner().invoke(main, ["config", "check"])
+    assert result.exit_code == 2
+    assert result.stderr == "etykieta.toml: line 5: rings.on_s: must be > 0, got 0\n"
+
+
+def test_config_check_without_any_config_says_it_is_the_example(elsewhere: Path) -> None:
+    result = CliRunner().invoke(main, ["config", "check"])
+    assert result.exit_code == 0
+    assert result.stderr == ("no --config, $ETYKIETA_CONFIG or ./etykieta.toml: the commands "
+                             "use the packaged example\n")
+    assert result.stdout == f"{example_config()}: OK\n"
 
 
 BAD_CONFIGS = sorted(p for p in (DATA / "config").glob("*.toml") if p.stem != "base")

@@ -4,7 +4,13 @@
 who is at a number. ``check_config()`` lists problems without raising.
 """
 
-from etykieta.config.loader import check_config, load_settings, parse_settings
+from etykieta.config.loader import (
+    check_config,
+    config_in_use,
+    example_config,
+    load_settings,
+    parse_settings,
+)
 from etykieta.config.locator import LineLocator
 from etykieta.config.model import (
     BusinessHours,
@@ -45,6 +51,8 @@ __all__ = [
     "Unit",
     "check_config",
     "clean_number",
+    "config_in_use",
+    "example_config",
     "load_settings",
     "parse_settings",
 ]

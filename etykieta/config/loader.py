@@ -13,6 +13,7 @@ import importlib.resources
 import os
 import re
 import tomllib
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from etykieta.config import tables
@@ -33,6 +34,8 @@ __all__ = [
     "TOP_LEVEL",
     "LineLocator",
     "check_config",
+    "config_in_use",
+    "example_config",
     "load_settings",
     "parse_settings",
 ]
@@ -100,16 +103,34 @@ def parse_settings(text: str, source: str | None = None) -> Settings:
     return settings
 
 
-def _read(path: str | os.PathLike[str] | None) -> tuple[str, str]:
-    """(source, text) of the configuration to use; see :func:`load_settings` for the order."""
+def config_in_use(path: str | os.PathLike[str] | None = None) -> str | None:
+    """The file :func:`load_settings` reads for ``path``; None when it is the packaged example.
+
+    ``path`` (the CLI's ``--config``), else ``$ETYKIETA_CONFIG``, else ``./etykieta.toml`` if
+    it exists.
+    """
     if path is None:
         path = os.environ.get(CONFIG_ENV) or None
     if path is None and Path(LOCAL_CONFIG).is_file():
         path = LOCAL_CONFIG
-    if path is None:
-        example = importlib.resources.files("etykieta.config").joinpath(EXAMPLE_RESOURCE)
+    return None if path is None else os.fspath(path)
+
+
+def example_config() -> str:
+    """Where the packaged example configuration is (what runs when no file is given)."""
+    return str(_example())
+
+
+def _example() -> Traversable:
+    return importlib.resources.files("etykieta.config").joinpath(EXAMPLE_RESOURCE)
+
+
+def _read(path: str | os.PathLike[str] | None) -> tuple[str, str]:
+    """(source, text) of the configuration to use; see :func:`load_settings` for the order."""
+    source = config_in_use(path)
+    if source is None:
+        example = _example()
         return str(example), example.read_text(encoding="utf-8")
-    source = os.fspath(path)
     try:
         # utf-8-sig: Windows editors like to start the file with a byte-order mark.
         return source, Path(source).read_text(encoding="utf-8-sig")

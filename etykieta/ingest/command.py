@@ -21,8 +21,8 @@ from .service import Ingestor
 def ingest(state: CliContext, files: tuple[str, ...], as_of: str | None,
            transcribe: bool) -> None:
     """Ingest pcap/pcapng capture FILES into the metrics database."""
-    now = parse_time(as_of, "--as-of") or datetime.now(UTC)
-    ingestor = Ingestor(state.settings, state.sessions())
+    now = parse_time(as_of, "--as-of", state.zone) or datetime.now(UTC)
+    ingestor = Ingestor(state.settings, state.sessions(create=True))
     failed = 0
     for path in files:
         try:
