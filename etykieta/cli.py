@@ -19,7 +19,13 @@ from .config import Directory, check_config, config_in_use, example_config
 from .errors import CaptureFormatError, CaptureUnavailableError
 from .ingest.command import ingest
 from .monitor.service import Monitor, PacketSource
-from .reports.calls_export import render_csv, render_json, render_table
+from .reports.calls_export import (
+    CSV_DIALECTS,
+    DEFAULT_CSV_DIALECT,
+    render_csv,
+    render_json,
+    render_table,
+)
 from .reports.greetings import build_greeting_summary, render_greeting_summary
 from .reports.summary import build_unit_summary, render_unit_summary
 from .speech.commands import audio, speech
@@ -114,22 +120,32 @@ UNIT_HELP = "Only this unit: its name or any of its aliases in the config."
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table",
               show_default=True)
+@click.option("--csv-dialect", type=click.Choice(list(CSV_DIALECTS)),
+              default=DEFAULT_CSV_DIALECT, show_default=True,
+              help="With --format csv: standard (comma, decimal point) or excel-pl (semicolon, "
+                   "decimal comma, for a Polish Excel). Both start with a UTF-8 BOM.")
 @click.option("--since", help=SINCE_HELP)
 @click.option("--until", help=UNTIL_HELP)
 @click.option("--unit", help=UNIT_HELP)
 @click.option("--as-of", help=AS_OF_HELP)
 @click.pass_obj
-def calls(state: CliContext, fmt: str, since: str | None, until: str | None, unit: str | None,
-          as_of: str | None) -> None:
-    """List calls with ring time, outcome, transfer and callback."""
+def calls(state: CliContext, fmt: str, csv_dialect: str, since: str | None, until: str | None,
+          unit: str | None, as_of: str | None) -> None:
+    """List calls: caller and their display name, who answered (extension and name), outcome,
+    ring time, how long an unanswered caller waited, transfer, callback and greeting."""
     zone = state.zone
     now = parse_time(as_of, "--as-of", zone) or datetime.now(UTC)
     start, end = parse_time(since, "--since", zone), parse_time(until, "--until", zone)
     name = unit_name(state.settings, unit)
+    directory = Directory(state.settings)
     with state.sessions().begin() as session:
         rows = query_calls(session, since=start, until=end, unit=name)
-        render = {"json": render_json, "csv": render_csv, "table": render_table}[fmt]
-        click.echo(render(rows, now=now, zone=zone))
+        if fmt == "csv":
+            click.echo(render_csv(rows, now=now, zone=zone, directory=directory,
+                                  dialect=csv_dialect), nl=False)
+        else:
+            render = render_json if fmt == "json" else render_table
+            click.echo(render(rows, now=now, zone=zone, directory=directory))
 
 
 @main.command()
@@ -140,8 +156,13 @@ def calls(state: CliContext, fmt: str, since: str | None, until: str | None, uni
 @click.pass_obj
 def summary(state: CliContext, since: str | None, until: str | None, unit: str | None,
             as_of: str | None) -> None:
-    """Per-unit tables: calls, answered, % by the target ring, abandoned, transfers, callbacks;
-    then greetings: judged, % complete (T1), too fast (T2), casual words (T9), thanked (T10)."""
+    """Two per-unit tables, each under a line saying what it counts.
+
+    First the inbound calls from outside, by the unit called: answered, % by the target ring
+    (T3), abandoned, voicemail, busy/no answer; failed transfers (T5); callbacks (T6-T8).
+    Then the greetings of answered inbound and internal calls, by the unit of the person who
+    answered: judged, % complete (T1), too fast (T2), casual words (T9), thanked (T10).
+    """
     zone = state.zone
     now = parse_time(as_of, "--as-of", zone) or datetime.now(UTC)
     start, end = parse_time(since, "--since", zone), parse_time(until, "--until", zone)
@@ -156,8 +177,7 @@ def summary(state: CliContext, since: str | None, until: str | None, unit: str |
         table = [row for row in table if row.unit == wanted]
         greetings = [row for row in greetings if row.unit == wanted]
     click.echo(render_unit_summary(table, settings.rings.target))
-    click.echo("\ngreetings of answered calls (T1 \"Wydział …, imię nazwisko, Dzień dobry\", "
-               "T2 pace, T9 casual words, T10 thanks):")
+    click.echo()
     click.echo(render_greeting_summary(greetings))
 
 

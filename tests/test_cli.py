@@ -16,7 +16,8 @@ from etykieta.config import example_config
 from .conftest import CALLS, DATA, LAB_CONFIG
 
 JSON_KEYS = {"call_id", "started_at", "direction", "caller", "dialed", "unit", "answered_by",
-             "outcome", "ring_seconds", "rings", "within_target", "transfer", "callback"}
+             "outcome", "ring_seconds", "rings", "within_target", "transfer", "callback",
+             "answered_by_name", "caller_name", "wait_seconds", "in_progress"}
 
 
 def run(db_url: str, *args: str) -> tuple[int, str, str]:
@@ -142,6 +143,32 @@ def test_summary_lists_every_configured_unit(db_url: str) -> None:
     assert "Biuro Obsługi Mieszkańców" in out
     row = next(line for line in out.splitlines() if line.startswith("Wydział Komunikacji"))
     assert row.split()[2:5] == ["1", "1", "100%"]
+
+
+def test_summary_says_what_each_table_counts(db_url: str) -> None:
+    # 1201 calls 1302 (Podatków), who answers: an internal call is not in the inbound table,
+    # and is in the greetings table
+    run(db_url, "ingest", str(CALLS / "direct_internal.pcap"))
+    code, out, _ = run(db_url, "summary", "--unit", "Podatków")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == (
+        "inbound calls from outside, by the unit called (answered: by a person, voicemail "
+        "apart; ≤3rd ring: share of those answered by the 3rd ring, T3); failed transfers of "
+        "any call of the unit (T5); callbacks the unit owes (T6–T8):")
+    assert cells(lines[1])[:3] == ["unit", "inbound", "answered"]
+    assert cells(lines[3])[:3] == ["Wydział Podatków i Opłat Lokalnych", "0", "0"]
+    assert lines[5] == (
+        "greetings of answered calls, by the unit of the person who answered (answered: inbound "
+        "and internal calls a person picked up; T1 \"Wydział …, imię nazwisko, Dzień dobry\", "
+        "T2 pace, T9 casual words, T10 thanks):")
+    assert cells(lines[6])[:2] == ["unit", "answered"]
+    assert cells(lines[8])[:2] == ["Wydział Podatków i Opłat Lokalnych", "1"]
+    assert len(lines) == 9  # --unit: one row in each table
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.split("  ") if cell.strip()]
 
 
 def test_bad_option_values_are_reported(db_url: str) -> None:

@@ -1,6 +1,9 @@
 """The ``etykieta calls`` listing: one object per call, as JSON, CSV or a table.
 
-The JSON keys are a contract other tools rely on (issue #2's CLI contract).
+The JSON keys are a contract other tools rely on (issue #2's CLI contract): keys are added,
+never renamed or dropped. CSV columns keep their order; new ones go at the end. CSV starts
+with a UTF-8 byte-order mark so that Excel reads Polish letters; the ``excel-pl`` dialect also
+uses what a Polish Excel expects: ``;`` between fields and a decimal comma.
 """
 
 from __future__ import annotations
@@ -8,10 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from ..config import Directory
 from ..storage.models import Call, CallbackObligation, Greeting
 
 CSV_COLUMNS = (
@@ -19,8 +25,28 @@ CSV_COLUMNS = (
     "ring_seconds", "rings", "within_target", "transfer_kind", "transfer_from",
     "transfer_target", "transfer_outcome", "transfer_reason", "callback_status",
     "callback_due_at", "callback_attempts", "callback_done_at", "greeting_verdict",
-    "greeting_missing",
+    "greeting_missing", "answered_by_name", "caller_name", "wait_seconds", "in_progress",
 )
+BOM = "\ufeff"
+# A cell Excel would take for a formula (CSV injection): a display name comes off the network.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+([.,][0-9]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class CsvDialect:
+    """How a CSV file is written: field separator and decimal mark."""
+
+    delimiter: str
+    decimal: str
+    guard_formulas: bool  # written for a spreadsheet: formula-like text is made plain text
+
+
+CSV_DIALECTS = {
+    "standard": CsvDialect(",", ".", guard_formulas=False),  # RFC 4180
+    "excel-pl": CsvDialect(";", ",", guard_formulas=True),  # what a Polish Excel opens
+}
+DEFAULT_CSV_DIALECT = "standard"
 
 
 def callback_status(ob: CallbackObligation, now: datetime) -> str:
@@ -54,8 +80,12 @@ def greeting_to_dict(greeting: Greeting | None, call: Call) -> dict[str, Any] | 
     }
 
 
-def call_to_dict(call: Call, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
-    """One call as the JSON contract describes it; times in UTC, due times in office time."""
+def call_to_dict(call: Call, *, now: datetime, zone: tzinfo,
+                 directory: Directory | None = None) -> dict[str, Any]:
+    """One call as the JSON contract describes it; times in UTC, due times in office time.
+
+    ``answered_by_name`` comes from ``[[staff]]`` through ``directory`` (None without one).
+    """
     transfer = call.transfers[-1] if call.transfers else None
     ob = call.callback
     return {
@@ -88,16 +118,27 @@ def call_to_dict(call: Call, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
             "done_at": ob.done_at.isoformat() if ob.done_at else None,
         },
         "greeting": greeting_to_dict(call.greeting, call),
+        "answered_by_name": _staff_name(directory, call.answered_by),
+        "caller_name": call.caller_name,
+        "wait_seconds": call.wait_seconds,
+        "in_progress": call.in_progress,
     }
 
 
-def render_json(calls: Sequence[Call], *, now: datetime, zone: tzinfo) -> str:
-    return json.dumps([call_to_dict(c, now=now, zone=zone) for c in calls], ensure_ascii=False,
-                      indent=2)
+def _staff_name(directory: Directory | None, extension: str | None) -> str | None:
+    person = directory.staff_at(extension) if directory and extension else None
+    return None if person is None else f"{person.first_name} {person.last_name}"
 
 
-def _flat(call: Call, now: datetime, zone: tzinfo) -> dict[str, Any]:
-    d = call_to_dict(call, now=now, zone=zone)
+def render_json(calls: Sequence[Call], *, now: datetime, zone: tzinfo,
+                directory: Directory | None = None) -> str:
+    return json.dumps([call_to_dict(c, now=now, zone=zone, directory=directory) for c in calls],
+                      ensure_ascii=False, indent=2)
+
+
+def _flat(call: Call, now: datetime, zone: tzinfo,
+          directory: Directory | None) -> dict[str, Any]:
+    d = call_to_dict(call, now=now, zone=zone, directory=directory)
     transfer, callback = d.pop("transfer") or {}, d.pop("callback") or {}
     greeting = d.pop("greeting") or {}
     d["greeting_verdict"] = greeting.get("verdict")
@@ -109,32 +150,58 @@ def _flat(call: Call, now: datetime, zone: tzinfo) -> dict[str, Any]:
     return d
 
 
-def render_csv(calls: Sequence[Call], *, now: datetime, zone: tzinfo) -> str:
+def render_csv(calls: Sequence[Call], *, now: datetime, zone: tzinfo,
+               directory: Directory | None = None,
+               dialect: str = DEFAULT_CSV_DIALECT) -> str:
+    """CSV_COLUMNS, one row per call, after a byte-order mark; ``dialect`` of CSV_DIALECTS."""
+    form = CSV_DIALECTS[dialect]
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore",
-                            lineterminator="\n")
+                            delimiter=form.delimiter, lineterminator="\n")
     writer.writeheader()
     for call in calls:
-        writer.writerow(_flat(call, now, zone))
+        row = _flat(call, now, zone, directory)
+        writer.writerow({key: _cell(value, form) for key, value in row.items()})
     return out.getvalue()
 
 
-def render_table(calls: Sequence[Call], *, now: datetime, zone: tzinfo) -> str:
-    """A fixed-width table for a terminal; times in office time."""
+def _cell(value: Any, form: CsvDialect) -> Any:
+    if isinstance(value, float):
+        return repr(value).replace(".", form.decimal)
+    if (form.guard_formulas and isinstance(value, str) and value.startswith(_FORMULA_START)
+            and not _NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+def render_table(calls: Sequence[Call], *, now: datetime, zone: tzinfo,
+                 directory: Directory | None = None) -> str:
+    """A fixed-width table for a terminal; times in office time, names next to numbers."""
     header = ("started (local)", "dir", "caller", "dialed", "unit", "answered by", "outcome",
-              "ring s", "rings", "transfer", "callback", "greeting")
+              "ring s", "rings", "waited s", "transfer", "callback", "greeting")
     rows = [header]
     for call in calls:
-        d = _flat(call, now, zone)
+        d = _flat(call, now, zone, directory)
         transfer = (f"{d['transfer_kind']}→{d['transfer_target']} {d['transfer_outcome']}"
                     if d["transfer_kind"] else "")
         rows.append((
             call.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), call.direction[:3],
-            call.caller, call.dialed, call.unit or "", call.answered_by or "", call.outcome,
-            "" if call.ring_seconds is None else f"{call.ring_seconds:.1f}",
-            "" if call.rings is None else str(call.rings), transfer,
+            _with_name(call.caller, call.caller_name), call.dialed, call.unit or "",
+            _with_name(call.answered_by or "", d["answered_by_name"]),
+            call.outcome + (" (in progress)" if call.in_progress else ""),
+            _seconds(call.ring_seconds), "" if call.rings is None else str(call.rings),
+            _seconds(call.wait_seconds), transfer,
             d["callback_status"] or "", d["greeting_verdict"] or ""))
     return format_table(rows)
+
+
+def _with_name(number: str, name: str | None) -> str:
+    return f"{number} {name}" if name else number
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 def format_table(rows: Sequence[Sequence[str]]) -> str:

@@ -77,7 +77,14 @@ def build_greeting_summary(calls: Iterable[Call], directory: Directory,
     return list(rows.values())
 
 
+GREETING_SUMMARY_TITLE = (
+    "greetings of answered calls, by the unit of the person who answered (answered: inbound "
+    "and internal calls a person picked up; T1 \"Wydział …, imię nazwisko, Dzień dobry\", "
+    "T2 pace, T9 casual words, T10 thanks):")
+
+
 def render_greeting_summary(rows: Sequence[GreetingSummary]) -> str:
+    """The table under its title line."""
     header = ("unit", "answered", "judged", "complete", "partial", "no greeting", "silent",
               "unclear", "no audio", "not checked", "too fast", "casual words", "thanked")
     table = [header]
@@ -88,4 +95,4 @@ def render_greeting_summary(rows: Sequence[GreetingSummary]) -> str:
                       str(r.no_greeting), str(r.silent), str(r.unclear), str(r.no_audio),
                       str(r.not_checked), str(r.too_fast), str(r.casual),
                       f"{r.thanked}/{r.closings_heard}" if r.closings_heard else "–"))
-    return format_table(table)
+    return f"{GREETING_SUMMARY_TITLE}\n{format_table(table)}"

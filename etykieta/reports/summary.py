@@ -1,4 +1,9 @@
-"""Per-unit summary: the table ``make demo`` prints (T3 answer time, T5 transfers, T8 callbacks)."""
+"""Per-unit summary: the table ``make demo`` prints (T3 answer time, T5 transfers, T8 callbacks).
+
+Its ``answered`` counts inbound calls to the unit (the unit called); the greetings table of
+:mod:`.greetings` counts answered inbound and internal calls by the unit of whoever answered.
+Each is printed under a title line that says so.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,14 @@ from ..storage.models import Call
 from .calls_export import callback_status, format_table
 
 NO_UNIT = "(no unit)"
+_SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 
 
 @dataclass(slots=True)
 class UnitSummary:
     unit: str
     calls: int = 0  # inbound calls to the unit
-    answered: int = 0
+    answered: int = 0  # of those
     within_target: int = 0
     abandoned: int = 0
     voicemail: int = 0
@@ -57,10 +63,18 @@ def build_unit_summary(calls: Iterable[Call], now: datetime,
     return list(rows.values())
 
 
+def unit_summary_title(target: int) -> str:
+    """What the per-unit table counts, printed above it: its "answered" is not the greetings'."""
+    return (f"inbound calls from outside, by the unit called (answered: by a person, voicemail "
+            f"apart; {_ring(target)}: share of those answered by the {_ordinal(target)} ring, "
+            "T3); failed transfers of any call of the unit (T5); callbacks the unit owes "
+            "(T6–T8):")
+
+
 def render_unit_summary(rows: Sequence[UnitSummary], target: int) -> str:
-    header = ("unit", "calls", "answered", f"≤{target}th ring" if target != 3 else "≤3rd ring",
-              "abandoned", "voicemail", "busy/no ans.", "failed transfers",
-              "callbacks open", "missed", "done", "late")
+    """The table under its title line."""
+    header = ("unit", "inbound", "answered", _ring(target), "abandoned", "voicemail",
+              "busy/no ans.", "failed transfers", "callbacks open", "missed", "done", "late")
     table = [header]
     for r in rows:
         pct = r.within_target_pct
@@ -68,4 +82,13 @@ def render_unit_summary(rows: Sequence[UnitSummary], target: int) -> str:
                       "–" if pct is None else f"{pct:.0f}%", str(r.abandoned), str(r.voicemail),
                       str(r.busy_or_no_answer), str(r.failed_transfers), str(r.callbacks_open),
                       str(r.callbacks_missed), str(r.callbacks_done), str(r.callbacks_late)))
-    return format_table(table)
+    return f"{unit_summary_title(target)}\n{format_table(table)}"
+
+
+def _ring(target: int) -> str:
+    return f"≤{_ordinal(target)} ring"
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if number % 100 in (11, 12, 13) else _SUFFIXES.get(number % 10, "th")
+    return f"{number}{suffix}"

@@ -33,6 +33,8 @@ REFER_WINDOW_S = 60.0
 ANSWER_BRIDGE_S = 2.0
 BUSY_CODES = frozenset({486, 600})
 NO_ANSWER_CODES = frozenset({408, 480})
+# Display names that hide the caller (RFC 3323 §4.1.1.3 suggests "Anonymous").
+ANONYMOUS_NAMES = frozenset({"anonymous", "unknown", "restricted", "withheld"})
 
 
 @dataclass(slots=True)
@@ -347,6 +349,8 @@ class _CallBuilder:
             answering_call_id=answering.call_id if answering is not None else None,
             legs=tuple(self._leg_record(leg) for leg in self.group.legs),
             in_progress=any(leg.open_at_end for leg in self.group.legs),
+            caller_name=_caller_name(first),
+            wait_seconds=None if first.answered_at is not None else _round(_waited(first)),
         )
 
     def _phone_legs(self) -> list[Leg]:
@@ -491,6 +495,35 @@ def _caller_number(leg: Leg) -> str | None:
         if asserted and (asserted[0] == "+" or asserted.isdigit()):
             return asserted
     return number
+
+
+def _caller_name(leg: Leg) -> str | None:
+    """The caller's display name as it came: From's, or P-Asserted-Identity's when From has
+    none or hides it ("Anonymous", RFC 3323 §4.1.1.3, RFC 3325)."""
+    name = (leg.from_addr.display_name or "").strip()
+    if name and name.casefold() not in ANONYMOUS_NAMES:
+        return name
+    for identity in leg.p_asserted:
+        asserted = (identity.display_name or "").strip()
+        if asserted and asserted.casefold() not in ANONYMOUS_NAMES:
+            return asserted
+    return name or None
+
+
+def _waited(leg: Leg) -> float | None:
+    """How long the caller of an unanswered leg waited before it ended, at the caller's hop.
+
+    From the first 18x (the INVITE when no 18x came) to whichever came first of the caller's
+    CANCEL, the caller's BYE, or the final response; None when the input shows no end (no
+    response at all, or the capture stopped first).
+    """
+    times = leg.caller_times()
+    start = times.provisional if times.provisional is not None else times.invite
+    bye = leg.ended_at if leg.end_cause is EndCause.CALLER_BYE else None
+    ends = [at for at in (times.cancel, bye, times.final) if at is not None]
+    if not ends:
+        return None
+    return max(0.0, min(ends) - (leg.started_at if start is None else start))
 
 
 def _utc(ts: float) -> datetime:
