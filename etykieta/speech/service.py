@@ -6,7 +6,8 @@ For every answered inbound or internal call (the employee answered, T1):
    itself, with or without a model;
 2. otherwise the call gets a ``SpeechJob`` row holding its two windows until judged (the queue
    lives in the database, so a restart loses nothing), or ``not_checked`` with the reason when
-   no model is configured;
+   no model is configured — and the `Cause` in ``Greeting.details["cause"]``, so ``speech run``
+   can queue it later, reading its audio again from the capture files (`etykieta.speech.requeue`);
 3. ``SpeechRunner`` drains the queue through a :class:`RecognitionPool` (worker processes: a
    Vosk crash costs one job) and stores the verdict of :func:`check_greeting`.
 
@@ -17,17 +18,18 @@ closing window (`closing_spans`, none when it is silent), both through one recog
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Directory, Settings
@@ -60,6 +62,66 @@ CLOSING_TAIL_S = 4.0
 spans are kept, so the last one is decoded even when it is longer."""
 
 
+class Cause(enum.StrEnum):
+    """Why a greeting is ``not_checked`` (``Greeting.details["cause"]``), machine-readable."""
+
+    NO_MODEL = "no_model"
+    """No model was configured (or none was at ``model_path``): ``speech run`` queues it
+    once there is one."""
+    RECOGNITION_FAILED = "recognition_failed"
+    """Its recognition job failed (``speech requeue --failed`` tries again)."""
+    NOT_CAPTURED = "not_captured"
+    """Part of the opening window was said while the live monitor was not listening."""
+    CAPTURE_GONE = "capture_gone"
+    """Queued again, but a capture file holding its windows is gone or unreadable
+    (``speech requeue`` tries again, e.g. once the file is restored)."""
+    NO_RTP_FOUND = "no_rtp_found"
+    """Queued again, but its capture files no longer hold its RTP (``speech requeue`` tries
+    again)."""
+    AUDIO_NOT_KEPT = "audio_not_kept"
+    """Heard by the live monitor, whose audio is not kept in any file: never to be had again."""
+
+
+REQUEUED_BY_RUN = frozenset({Cause.NO_MODEL})
+"""What ``speech run`` queues again by itself when a model is configured now."""
+REQUEUED_BY_REQUEUE = frozenset({Cause.NO_MODEL, Cause.CAPTURE_GONE, Cause.NO_RTP_FOUND})
+"""What ``speech requeue`` queues again (``--failed`` adds `Cause.RECOGNITION_FAILED`)."""
+NO_MODEL_REASON = "no speech model configured ([speech] model_path)"
+MISSING_MODEL_PREFIX = "no Vosk model at "
+RECOGNITION_FAILED_PREFIX = "recognition failed: "
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked(GreetingResult):
+    """A ``not_checked`` verdict with its `Cause` (stored in ``Greeting.details``)."""
+
+    cause: Cause = field(kw_only=True)
+
+
+def not_checked(reason: str, cause: Cause) -> Unchecked:
+    """The ``not_checked`` verdict for ``reason``, marked with why (see `Cause`)."""
+    return Unchecked(verdict=Verdict.NOT_CHECKED, reason=reason, thanked=None, cause=cause)
+
+
+def not_checked_for(causes: Iterable[Cause]) -> ColumnElement[bool]:
+    """SQL: the greeting is ``not_checked`` for one of ``causes``.
+
+    Rows stored before the cause was recorded are known by their reason's text.
+    """
+    wanted = sorted(causes)
+    marked = Greeting.details["cause"].as_string()
+    by_text: list[ColumnElement[bool]] = []
+    if Cause.NO_MODEL in wanted:
+        by_text += [Greeting.reason == NO_MODEL_REASON,
+                    Greeting.reason.like(MISSING_MODEL_PREFIX + "%")]
+    if Cause.RECOGNITION_FAILED in wanted:
+        by_text.append(Greeting.reason.like(RECOGNITION_FAILED_PREFIX + "%"))
+    unmarked = and_(marked.is_(None), or_(*by_text)) if by_text else None
+    matches = marked.in_([c.value for c in wanted])
+    return and_(Greeting.verdict == Verdict.NOT_CHECKED.value,
+                matches if unmarked is None else or_(matches, unmarked))
+
+
 def greeting_applies(record: CallRecord) -> bool:
     """T1 applies when a staff member answered someone who called in."""
     return record.outcome == "answered" and record.direction in GREETED_DIRECTIONS
@@ -86,9 +148,9 @@ def model_problem(settings: Settings) -> str | None:
     """Why recognition cannot run with this config, or None if a model is there to load."""
     path = settings.speech.model_path
     if not path:
-        return "no speech model configured ([speech] model_path)"
+        return NO_MODEL_REASON
     if not (Path(path) / "conf").is_dir() and not (Path(path) / "am").is_dir():
-        return f"no Vosk model at {path}"
+        return f"{MISSING_MODEL_PREFIX}{path}"
     return None
 
 
@@ -156,6 +218,9 @@ def unpack_pcm(blob: bytes) -> bytes:
 
 def greeting_row(result: GreetingResult, *, grammar: Transcript | None = None) -> Greeting:
     data = result.to_dict()
+    details: dict[str, Any] = {"elements": data.get("elements"), "mean_conf": result.mean_conf}
+    if isinstance(result, Unchecked):
+        details["cause"] = result.cause.value
     return Greeting(
         verdict=result.verdict.value, reason=result.reason,
         missing=[m.value for m in result.missing], transcript=result.transcript or None,
@@ -163,7 +228,7 @@ def greeting_row(result: GreetingResult, *, grammar: Transcript | None = None) -
         first_word_s=result.first_word_s, syllables_per_s=result.syllables_per_s,
         too_fast=result.too_fast, casual_words=list(result.casual_words),
         thanked=result.thanked, order_ok=result.order_ok,
-        details={"elements": data.get("elements"), "mean_conf": result.mean_conf},
+        details=details,
         checked_at=datetime.now(UTC))
 
 
@@ -253,6 +318,8 @@ class QueueStatus:
     """(Call-ID or answering leg, error) of the newest failed jobs."""
     waiting_for_call: int
     """Greetings judged while their call went on whose call is not stored (yet)."""
+    unchecked: dict[Cause, int] = field(default_factory=dict)
+    """Stored calls' greetings ``not_checked`` for a cause a requeue can lift (not queued)."""
 
     def lines(self) -> list[str]:
         out = []
@@ -269,6 +336,14 @@ class QueueStatus:
         if self.waiting_for_call:
             out.append(f"{self.waiting_for_call} greetings judged live wait for their call "
                        "(a call still going on, or one a monitor crash lost with no journal)")
+        if self.unchecked.get(Cause.NO_MODEL):
+            out.append(f"{self.unchecked[Cause.NO_MODEL]} greetings not checked for lack of a "
+                       "model: `etykieta speech run` reads their audio again from the "
+                       "capture files and judges them")
+        lost = self.unchecked.get(Cause.CAPTURE_GONE, 0) + self.unchecked.get(Cause.NO_RTP_FOUND, 0)
+        if lost:
+            out.append(f"{lost} greetings not checked: their capture files are gone or no "
+                       "longer hold their audio (`etykieta speech requeue` tries again)")
         return out
 
 
@@ -283,8 +358,14 @@ def queue_status(session: Session, failures: int = 5) -> QueueStatus:
         .order_by(SpeechJob.id.desc()).limit(failures)).all()
     waiting = session.scalar(select(func.count()).select_from(Greeting)
                              .where(Greeting.call_pk.is_(None))) or 0
+    requeued = select(SpeechJob.id).where(SpeechJob.call_pk == Greeting.call_pk,
+                                          SpeechJob.status.in_(("queued", "running"))).exists()
+    unchecked = {cause: int(session.scalar(
+        select(func.count()).select_from(Greeting)
+        .where(Greeting.call_pk.is_not(None), not_checked_for([cause]), ~requeued)) or 0)
+        for cause in REQUEUED_BY_REQUEUE}
     return QueueStatus(counts, tuple((str(who), str(error)) for who, error in failed),
-                       int(waiting))
+                       int(waiting), {c: n for c, n in unchecked.items() if n})
 
 
 @dataclass(slots=True)
@@ -471,8 +552,8 @@ class SpeechRunner:
                 self._complete_thanks(session, job, None if failed else outcome)
                 return
             if failed:
-                result = GreetingResult.without_speech(
-                    Verdict.NOT_CHECKED, f"recognition failed: {job.error}")
+                result: GreetingResult = not_checked(
+                    f"{RECOGNITION_FAILED_PREFIX}{job.error}", Cause.RECOGNITION_FAILED)
                 grammar = None
             else:
                 assert outcome is not None and outcome.free is not None
