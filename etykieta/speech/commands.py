@@ -11,12 +11,23 @@ from importlib import resources
 
 import click
 
-from ..cli_context import CliContext, run_speech
+from ..cli_context import CliContext, parse_time, run_speech, unit_name
 from ..config import Directory, Settings
 from .recognizer import SpeechUnavailableError, VoskEngine
+from .requeue import RequeueSummary, requeue
 from .reread import AudioUnavailableError, audio_for_call
-from .service import expected_phrases, model_problem, queue_status
+from .service import (
+    REQUEUED_BY_REQUEUE,
+    REQUEUED_BY_RUN,
+    Cause,
+    expected_phrases,
+    model_problem,
+    queue_status,
+)
 from .wav import write_wav
+
+NO_SPEECH = 3
+"""Exit status: recognition cannot run (no model configured, or it does not load)."""
 
 
 @click.command()
@@ -47,8 +58,58 @@ def speech() -> None:
 @click.option("--limit", type=int, help="Judge at most this many calls.")
 @click.pass_obj
 def speech_run(state: CliContext, limit: int | None) -> None:
-    """Judge the greetings waiting in the queue (jobs left running by a crash included)."""
+    """Judge the greetings waiting in the queue (jobs left running by a crash included).
+
+    Greetings stored `not_checked` because no model was configured then are queued first:
+    their audio is read again from the capture files they were ingested from.
+    """
+    _need_model(state)
+    summary = requeue(state.settings, state.sessions(), REQUEUED_BY_RUN)
+    if summary.found:
+        _echo_requeue(summary)
     run_speech(state, limit)
+
+
+@speech.command("requeue")
+@click.option("--since", help="Only calls started at or after this ISO 8601 time.")
+@click.option("--until", help="Only calls started before this ISO 8601 time.")
+@click.option("--unit", help="Only calls of this unit (its name or an alias).")
+@click.option("--failed", is_flag=True,
+              help="Also greetings whose recognition failed (not_checked: recognition failed).")
+@click.option("--queue-only", is_flag=True, help="Queue them; judge nothing yet.")
+@click.pass_obj
+def speech_requeue(state: CliContext, since: str | None, until: str | None, unit: str | None,
+                   failed: bool, queue_only: bool) -> None:
+    """Read the audio of not_checked greetings again from their capture files and judge them.
+
+    Taken: greetings not checked for lack of a model, or because a capture file was gone (or
+    no longer held the call's RTP) at the last try; with --failed, failed recognitions too.
+    One line names each capture file that is gone, with the calls it held: those stay
+    not_checked with that reason. Exit status 3 without a model.
+    """
+    _need_model(state)
+    zone = state.zone
+    causes = set(REQUEUED_BY_REQUEUE) | ({Cause.RECOGNITION_FAILED} if failed else set())
+    summary = requeue(state.settings, state.sessions(), causes,
+                      since=parse_time(since, "--since", zone),
+                      until=parse_time(until, "--until", zone),
+                      unit=unit_name(state.settings, unit))
+    _echo_requeue(summary)
+    if not queue_only:
+        run_speech(state, None)
+
+
+def _need_model(state: CliContext) -> None:
+    problem = model_problem(state.settings)
+    if problem is not None:
+        click.echo(f"speech: not run: {problem}", err=True)
+        sys.exit(NO_SPEECH)
+
+
+def _echo_requeue(summary: RequeueSummary) -> None:
+    for line in summary.warnings():
+        click.echo(line, err=True)
+    click.echo(summary.line())
 
 
 @speech.command("status")
@@ -70,13 +131,13 @@ def speech_check(state: CliContext, sample: str | None) -> None:
     problem = model_problem(settings)
     if problem is not None:
         click.echo(f"speech: {problem}", err=True)
-        sys.exit(3)
+        sys.exit(NO_SPEECH)
     assert settings.speech.model_path is not None
     try:
         engine = VoskEngine.load(settings.speech.model_path)
     except SpeechUnavailableError as exc:
         click.echo(f"speech: {exc}", err=True)
-        sys.exit(3)
+        sys.exit(NO_SPEECH)
     wav = sample or str(resources.files("etykieta.speech") / "samples" / "greeting_pl_8k.wav")
     directory = Directory(settings)
     vocabulary = {word for ext in _extensions(settings)
