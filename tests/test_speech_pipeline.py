@@ -139,11 +139,17 @@ def test_speech_run_without_a_model_says_why(db_url: str) -> None:
     assert code == 3 and "model_path" in err
 
 
-def test_speech_check_reports_the_model(model_config: Path) -> None:
+@pytest.mark.slow
+def test_speech_check_warns_that_a_model_is_not_polish(model_config: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(model_config), "speech", "check"])
-    assert result.exit_code == 0, result.stderr
-    assert "real-time factor" in result.stdout
-    assert "kowalska" in result.stdout  # a Polish surname a Korean model does not know
+    assert result.exit_code == 4, result.stderr
+    assert "real-time factor" in result.stdout  # the timing is still there
+    assert "transcript (meaningless: not a Polish model): '" in result.stdout
+    assert "\ntranscript: " not in result.stdout
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith("speech: warning: ") and warning.endswith(
+        " is not a Polish model: its vocabulary lacks 'dzień', 'dobry', 'dziękuję'; greetings "
+        "judged with it mean nothing (production uses vosk-model-small-pl-0.22, see README)")
 
 
 def activity(*segments: tuple[float, float], duration_s: float = 10.0) -> VoiceActivity:

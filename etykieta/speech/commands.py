@@ -2,6 +2,9 @@
 
 Registered on the main group with ``main.add_command(audio)`` and ``main.add_command(speech)``;
 the settings and the database come from the main group's :class:`~etykieta.cli_context.CliContext`.
+
+Exit statuses of ``speech``: 3 when recognition cannot run (no model, or it does not load), 4
+when ``speech check`` finds a model that loads but is not a Polish one.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from .wav import write_wav
 
 NO_SPEECH = 3
 """Exit status: recognition cannot run (no model configured, or it does not load)."""
+NOT_POLISH = 4
+"""Exit status of ``speech check``: the model loads, but it is not a Polish one."""
 
 
 @click.command()
@@ -126,7 +131,11 @@ def speech_status(state: CliContext) -> None:
               help="A 16-bit mono WAV to transcribe (default: a bundled Polish greeting).")
 @click.pass_obj
 def speech_check(state: CliContext, sample: str | None) -> None:
-    """Load the model, transcribe a sample with timing, list names the model does not know."""
+    """Load the model, transcribe a sample with timing, list names the model does not know.
+
+    Exit status 3 when there is no model or it does not load; 4 when it loads but is not a
+    Polish model (it lacks "dzień", "dobry" or "dziękuję"): its greetings would mean nothing.
+    """
     settings = state.settings
     problem = model_problem(settings)
     if problem is not None:
@@ -148,6 +157,13 @@ def speech_check(state: CliContext, sample: str | None) -> None:
                f"{report.sample_rate} Hz, unknown-word token {report.unknown_token})")
     click.echo(f"sample: {report.sample_path}: {report.audio_s:.1f} s transcribed in "
                f"{report.transcribe_s:.2f} s (real-time factor {report.real_time_factor:.2f})")
+    if not report.polish:
+        click.echo(f"transcript (meaningless: not a Polish model): {report.transcript.text!r}")
+        click.echo(f"speech: warning: {report.model_path} is not a Polish model: its vocabulary "
+                   f"lacks {', '.join(repr(w) for w in report.missing_polish)}; greetings "
+                   f"judged with it mean nothing (production uses vosk-model-small-pl-0.22, "
+                   f"see README)", err=True)
+        sys.exit(NOT_POLISH)
     click.echo(f"transcript: {report.transcript.text!r}")
     if report.missing_words:
         click.echo("not in the model's vocabulary (matched fuzzily in the free transcript): "

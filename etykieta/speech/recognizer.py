@@ -43,6 +43,9 @@ from etykieta.speech.model_conf import DEFAULT_FRAME_SHIFT_MS, model_frame_s, mo
 from etykieta.speech.transcript import Transcript
 from etykieta.speech.wav import read_wav
 
+POLISH_PROBE_WORDS = ("dzień", "dobry", "dziękuję")
+"""Words every Polish model knows and T1 and T10 rest on: a model lacking any of them is not one
+the greeting check can use (e.g. the Korean test model)."""
 UNKNOWN_TOKEN_SPELLINGS = ("[unk]", "<UNK>")
 """Spellings of the unknown-word token, in the order the model is asked about them."""
 CHUNK_SECONDS = 0.25
@@ -82,6 +85,12 @@ class EngineReport:
     transcribe_s: float
     transcript: Transcript
     missing_words: tuple[str, ...]
+    missing_polish: tuple[str, ...] = ()
+    """The `POLISH_PROBE_WORDS` the model lacks: any means it is not a Polish model."""
+
+    @property
+    def polish(self) -> bool:
+        return not self.missing_polish
 
     @property
     def real_time_factor(self) -> float:
@@ -268,6 +277,7 @@ class VoskEngine:
             transcribe_s=transcribe_s,
             transcript=transcript,
             missing_words=tuple(self.missing_words(vocabulary)),
+            missing_polish=tuple(self.missing_words(POLISH_PROBE_WORDS)),
         )
 
     def _decode(self, windows: Sequence[Window], grammar: str | None) -> tuple[Transcript, ...]:
