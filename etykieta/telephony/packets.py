@@ -2,9 +2,12 @@
 
 The boundary between capture adapters and the sans-I/O core: an adapter yields
 :class:`CapturedPacket`, and :class:`PacketDecoder` turns each one into a :class:`Datagram`, a
-:class:`TcpSegment` or ``None`` (not IP, or an IP protocol other than UDP and TCP). Malformed
-headers raise :class:`ValueError` with a message naming the field; checksums are not verified,
-since a capture taken on the sending host carries checksum-offload garbage.
+:class:`TcpSegment` or ``None`` (not IP, or an IP protocol other than UDP and TCP). Traffic
+that a remote mirror port delivers inside a tunnel (IP-in-IP, GRE, ERSPAN, VXLAN, MPLS: see
+:mod:`.tunnels`) is decoded down to the frame inside, whose addresses are what the result
+carries. Malformed headers raise :class:`ValueError` with a message naming the field (and the
+tunnel it was in); checksums are not verified, since a capture taken on the sending host
+carries checksum-offload garbage.
 """
 
 from __future__ import annotations
@@ -12,9 +15,25 @@ from __future__ import annotations
 import enum
 import socket
 import struct
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from etykieta.telephony.fragments import FragmentReassembler
+from etykieta.telephony.tunnels import (
+    IPPROTO_GRE,
+    IPPROTO_IPIP,
+    MAX_TUNNEL_DEPTH,
+    NEXT_ETHERNET,
+    NEXT_IPV4,
+    NEXT_IPV6,
+    NEXT_MPLS,
+    TUNNEL_PROTOCOLS,
+    VXLAN_UDP_PORT,
+    ethertype_next,
+    gre,
+    mpls,
+    vxlan,
+)
 
 # pcap LINKTYPE_* values (https://www.tcpdump.org/linktypes.html)
 LINKTYPE_NULL = 0  # BSD loopback
@@ -39,18 +58,15 @@ AF_INET6_BSD = frozenset({24, 28, 30})  # NetBSD/OpenBSD, FreeBSD, Darwin
 
 IPV4_HEADER_LENGTH = 20
 IPV6_HEADER_LENGTH = 40
-IPV4_MAX_LENGTH = 65535
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
+IPPROTO_SCTP = 132
 IPV6_EXTENSION_HEADERS = frozenset({0, 43, 60})  # hop-by-hop, routing, destination options
 IPV6_FRAGMENT = 44
 IPV6_NO_NEXT_HEADER = 59
 UDP_HEADER_LENGTH = 8
 TCP_HEADER_LENGTH = 20
 
-FRAGMENT_TIMEOUT = 30.0  # seconds; RFC 791 suggests 15 s, Linux uses 30 s
-MAX_PENDING_FRAGMENT_SETS = 1024
-MAX_PENDING_FRAGMENT_BYTES = 8 * 1024 * 1024
 ENDPOINT_CACHE_SIZE = 65536
 
 _U16 = struct.Struct("!H")
@@ -61,9 +77,6 @@ _IPV6 = struct.Struct("!4xHBx16s16s")
 _UDP = struct.Struct("!HHH")
 _TCP = struct.Struct("!HHI4xBB")
 _IPV6_FRAGMENT = struct.Struct("!BxHI")
-
-FragmentKey = tuple[bytes, bytes, int, int]
-
 
 @dataclass(frozen=True, slots=True)
 class CapturedPacket:
@@ -132,100 +145,16 @@ class TcpSegment:
 
 
 @dataclass(slots=True)
-class _PendingFragments:
-    first_seen: float
-    pieces: list[tuple[int, bytes]] = field(default_factory=list)
-    total: int | None = None  # payload length, known once the last fragment (MF=0) is seen
-    size: int = 0
-
-
-class FragmentReassembler:
-    """Reassembles IPv4 (RFC 791 §3.2, RFC 815) and IPv6 (RFC 8200 §4.5) fragments.
-
-    Fragments are keyed by (source, destination, identification, protocol). They may arrive in
-    any order; overlapping fragments are tolerated (the later copy wins). A set that is not
-    complete ``timeout`` seconds after its first fragment is dropped, judged by packet time; so
-    is the oldest set when more than ``max_sets`` sets or ``max_bytes`` bytes are pending.
-    ``fragments_expired`` counts the fragments thrown away this way.
-    """
-
-    def __init__(
-        self,
-        timeout: float = FRAGMENT_TIMEOUT,
-        max_sets: int = MAX_PENDING_FRAGMENT_SETS,
-        max_bytes: int = MAX_PENDING_FRAGMENT_BYTES,
-    ) -> None:
-        self.timeout = timeout
-        self.max_sets = max_sets
-        self.max_bytes = max_bytes
-        self.reassembled = 0
-        self.fragments_expired = 0
-        self._pending: OrderedDict[FragmentKey, _PendingFragments] = OrderedDict()
-        self._bytes = 0
-
-    @property
-    def pending(self) -> int:
-        """The number of incomplete fragment sets held."""
-        return len(self._pending)
-
-    def add(
-        self, key: FragmentKey, offset: int, more: bool, data: bytes, now: float
-    ) -> bytes | None:
-        """Store one fragment; return the whole payload once the set is complete."""
-        end = offset + len(data)
-        if end > IPV4_MAX_LENGTH:
-            raise ValueError(f"fragment ends at byte {end}, beyond {IPV4_MAX_LENGTH}")
-        self.expire(now)
-        entry = self._pending.get(key)
-        if entry is None:
-            entry = self._pending[key] = _PendingFragments(now)
-        entry.pieces.append((offset, data))
-        entry.size += len(data)
-        self._bytes += len(data)
-        if not more:
-            entry.total = end
-        if entry.total is not None and _covers(entry.pieces, entry.total):
-            del self._pending[key]
-            self._bytes -= entry.size
-            self.reassembled += 1
-            payload = bytearray(entry.total)
-            for piece_offset, piece in entry.pieces:
-                payload[piece_offset : piece_offset + len(piece)] = piece
-            return bytes(payload[: entry.total])
-        while len(self._pending) > self.max_sets or self._bytes > self.max_bytes:
-            self._drop_oldest()
-        return None
-
-    def expire(self, now: float) -> None:
-        """Drop the sets whose first fragment is more than ``timeout`` seconds old."""
-        pending = self._pending
-        while pending and next(iter(pending.values())).first_seen + self.timeout < now:
-            self._drop_oldest()
-
-    def _drop_oldest(self) -> None:
-        _, entry = self._pending.popitem(last=False)
-        self._bytes -= entry.size
-        self.fragments_expired += len(entry.pieces)
-
-
-def _covers(pieces: list[tuple[int, bytes]], total: int) -> bool:
-    reached = 0
-    for offset, data in sorted(pieces, key=lambda piece: piece[0]):
-        if offset > reached:
-            return False
-        reached = max(reached, offset + len(data))
-    return reached >= total
-
-
-@dataclass(slots=True)
 class DecoderStats:
     """What :class:`PacketDecoder` saw, besides the packets it raised on."""
 
     decoded: int = 0  # returned a Datagram or a TcpSegment
-    non_ip: int = 0  # ARP, LLDP, ... and frames of a link type this decoder does not know
-    other_protocol: int = 0  # IP, but neither UDP nor TCP (ICMP, ESP, ...)
+    non_ip: int = 0  # ARP, LLDP, ... (also inside a tunnel) and link types this decoder lacks
+    other_protocol: int = 0  # IP, but neither UDP, TCP, SCTP nor a tunnel (ICMP, ESP, ...)
+    sctp: int = 0  # SCTP packets (RFC 9260): SIP over SCTP is not decoded
     fragments: int = 0  # IP fragments taken in (each one is held until its set completes)
     filtered: int = 0  # UDP datagrams the udp_filter turned away before they were built
+    tunnelled: int = 0  # frames that carried a tunnel header (decoded inside, or raised)
 
 
 class PacketDecoder:
@@ -243,6 +172,7 @@ class PacketDecoder:
         self.stats = DecoderStats()
         self._addresses: dict[bytes, str] = {}
         self._endpoints: dict[tuple[bytes, int], Endpoint] = {}
+        self._depth = 0  # tunnel headers around the part of the frame being decoded
 
     def decode(self, pkt: CapturedPacket) -> Datagram | TcpSegment | None:
         """Decode one frame; ``None`` if it carries no UDP or TCP (or only a fragment so far).
@@ -257,6 +187,8 @@ class PacketDecoder:
             result = self._ipv4(pkt, data, offset)
         elif version == 6:
             result = self._ipv6(pkt, data, offset)
+        elif version == NEXT_MPLS:
+            result = self._mpls(pkt, data, offset)
         else:
             self.stats.non_ip += 1
             return None
@@ -331,7 +263,7 @@ class PacketDecoder:
     def _transport(
         self, pkt: CapturedPacket, proto: int, src: bytes, dst: bytes, payload: bytes
     ) -> Datagram | TcpSegment | None:
-        """Decode a UDP (RFC 768) or TCP (RFC 9293 §3.1) header."""
+        """Decode a UDP (RFC 768) or TCP (RFC 9293 §3.1) header, or a tunnel's."""
         if proto == IPPROTO_UDP:
             if len(payload) < UDP_HEADER_LENGTH:
                 raise ValueError(f"UDP header truncated: {len(payload)} < {UDP_HEADER_LENGTH}")
@@ -348,6 +280,10 @@ class PacketDecoder:
                 if not udp_filter(first, sport, dport):
                     self.stats.filtered += 1
                     return None
+            if dport == VXLAN_UDP_PORT:
+                inner = vxlan(payload, UDP_HEADER_LENGTH)
+                if inner is not None:
+                    return self._inner(pkt, "VXLAN", payload[:length], *inner)
             return Datagram(pkt.number, pkt.timestamp, self._endpoint(src, sport),
                             self._endpoint(dst, dport), payload[UDP_HEADER_LENGTH:length])
         if proto == IPPROTO_TCP:
@@ -363,8 +299,50 @@ class PacketDecoder:
             return TcpSegment(pkt.number, pkt.timestamp, self._endpoint(src, sport),
                               self._endpoint(dst, dport), seq, TcpFlags(flags & 0x1F),
                               payload[header_length:])
-        self.stats.other_protocol += 1
+        if proto in TUNNEL_PROTOCOLS:
+            if proto == IPPROTO_GRE:
+                return self._inner(pkt, "GRE", payload, *gre(payload, 0))
+            return self._inner(pkt, "IP-in-IP", payload, 0,
+                               NEXT_IPV4 if proto == IPPROTO_IPIP else NEXT_IPV6)
+        if proto == IPPROTO_SCTP:
+            self.stats.sctp += 1
+        else:
+            self.stats.other_protocol += 1
         return None
+
+    def _inner(self, pkt: CapturedPacket, tunnel: str, data: bytes, offset: int,
+               kind: int) -> Datagram | TcpSegment | None:
+        """Decode the frame a tunnel header carries: ``kind`` (``NEXT_*``) at ``offset``.
+
+        Errors inside are prefixed with the tunnel ("in GRE: IPv4 header truncated ...");
+        more than ``MAX_TUNNEL_DEPTH`` tunnels in one frame are taken for garbage. The depth
+        is kept on the decoder, not passed down, so that untunnelled frames pay nothing for it.
+        """
+        if self._depth >= MAX_TUNNEL_DEPTH:
+            raise ValueError(f"more than {MAX_TUNNEL_DEPTH} tunnel headers nested")
+        self._depth += 1
+        if self._depth == 1:
+            self.stats.tunnelled += 1
+        try:
+            if kind == NEXT_ETHERNET:  # a copy, so that _link_layer's hot path needs no offset
+                data = data[offset:]
+                offset, kind = _link_layer(LINKTYPE_ETHERNET, data)
+            if kind == NEXT_IPV4:
+                return self._ipv4(pkt, data, offset)
+            if kind == NEXT_IPV6:
+                return self._ipv6(pkt, data, offset)
+            if kind == NEXT_MPLS:
+                return self._mpls(pkt, data, offset)
+        except ValueError as exc:
+            raise ValueError(f"in {tunnel}: {exc}") from None
+        finally:
+            self._depth -= 1
+        self.stats.non_ip += 1
+        return None
+
+    def _mpls(self, pkt: CapturedPacket, data: bytes, offset: int) -> Datagram | TcpSegment | None:
+        """Decode what an MPLS label stack (RFC 3032) carries."""
+        return self._inner(pkt, "MPLS", data, *mpls(data, offset))
 
     def _endpoint(self, address: bytes, port: int) -> Endpoint:
         """Return the cached Endpoint for a packed address and port (both caches are bounded)."""
@@ -384,10 +362,10 @@ class PacketDecoder:
 
 
 def _link_layer(linktype: int, data: bytes) -> tuple[int, int]:
-    """Return (offset of the IP header, IP version), version 0 if the frame carries no IP.
+    """Return (offset of the payload, what it is): 4 or 6 for IP, ``NEXT_MPLS``, or 0.
 
-    Frame formats: Ethernet II with IEEE 802.1Q/802.1ad tags, Linux cooked capture v1 and v2,
-    raw IP and BSD loopback, as described at https://www.tcpdump.org/linktypes.html.
+    Frame formats: Ethernet II with any stack of IEEE 802.1Q/802.1ad tags, Linux cooked capture
+    v1 and v2, raw IP and BSD loopback, as described at https://www.tcpdump.org/linktypes.html.
     """
     if linktype == LINKTYPE_ETHERNET:
         offset = ETHERNET_HEADER_LENGTH
@@ -413,7 +391,8 @@ def _link_layer(linktype: int, data: bytes) -> tuple[int, int]:
     if linktype == LINKTYPE_RAW:
         if not data:
             raise ValueError("raw IP frame is empty")
-        return 0, data[0] >> 4
+        version = data[0] >> 4
+        return 0, version if version in (4, 6) else 0
     if linktype == LINKTYPE_IPV4:
         return 0, 4
     if linktype == LINKTYPE_IPV6:
@@ -436,4 +415,4 @@ def _link_layer(linktype: int, data: bytes) -> tuple[int, int]:
 def _ethertype_version(ethertype: int) -> int:
     if ethertype == ETHERTYPE_IPV4:
         return 4
-    return 6 if ethertype == ETHERTYPE_IPV6 else 0
+    return 6 if ethertype == ETHERTYPE_IPV6 else ethertype_next(ethertype)

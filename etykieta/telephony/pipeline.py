@@ -28,8 +28,11 @@ from etykieta.telephony.streams import (
     TcpReassembler,
     looks_like_sip,
 )
+from etykieta.telephony.tunnels import VXLAN_FLAGS, VXLAN_UDP_PORT
 
 MAX_MALFORMED_SAMPLES = 100
+# First payload bytes worth a closer look in the UDP filter: one set lookup turns RTP away.
+_SIP_OR_VXLAN_START = SIP_START_BYTES | {VXLAN_FLAGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +55,10 @@ class PipelineStats:
     decoded: int  # frames that carried a UDP datagram or a TCP segment
     malformed: int
     malformed_samples: tuple[tuple[int, str], ...]  # (packet number, error), the first ones
-    non_ip: int
-    other_protocol: int  # IP packets that are neither UDP nor TCP
+    non_ip: int  # frames without IP, also inside a tunnel (ARP through a gretap, ...)
+    other_protocol: int  # IP packets that are neither UDP, TCP, SCTP nor a tunnel
+    sctp: int  # SCTP packets: "N SCTP packets, SIP over SCTP not supported"
+    tunnelled: int  # frames that arrived inside a tunnel (IP-in-IP, GRE, ERSPAN, VXLAN, MPLS)
     fragments_reassembled: int
     fragments_expired: int
     tcp_gaps: int
@@ -140,6 +145,8 @@ class SipExtractor:
             malformed_samples=tuple(self._malformed),
             non_ip=decoder.stats.non_ip,
             other_protocol=decoder.stats.other_protocol,
+            sctp=decoder.stats.sctp,
+            tunnelled=decoder.stats.tunnelled,
             fragments_reassembled=decoder.reassembler.reassembled,
             fragments_expired=decoder.reassembler.fragments_expired,
             tcp_gaps=self._tcp.gaps,
@@ -150,13 +157,17 @@ class SipExtractor:
         )
 
     def _udp_wanted(self, first: int, sport: int, dport: int) -> bool:
-        """Decode a datagram only if it may be SIP or its port is one the media side watches.
+        """Decode a datagram only if it may be SIP, VXLAN or on a port the media side watches.
 
-        ``on_datagram`` without ``wants_port`` means every datagram is wanted (no filter).
+        VXLAN (RFC 7348, port 4789) may carry either; the decoder filters what is inside it
+        again. ``on_datagram`` without ``wants_port`` means every datagram is wanted (no filter).
         """
-        ports = self.sip_ports
-        if first in SIP_START_BYTES and (ports is None or sport in ports or dport in ports):
-            return True
+        if first in _SIP_OR_VXLAN_START:
+            if first == VXLAN_FLAGS:
+                if dport == VXLAN_UDP_PORT:
+                    return True
+            elif (ports := self.sip_ports) is None or sport in ports or dport in ports:
+                return True
         wants = self.wants_port
         return wants is not None and wants(dport)
 
