@@ -41,6 +41,10 @@ class AnalyzerStats:
 
     unparsable: int = 0
     unparsable_samples: list[tuple[int, str]] = field(default_factory=list)
+    # messages kept although a header broke its grammar ("N messages with malformed headers
+    # kept"); the samples are (packet number, "; "-joined SipMessage.anomalies)
+    malformed_headers_kept: int = 0
+    malformed_header_samples: list[tuple[int, str]] = field(default_factory=list)
 
 
 class SignallingAnalyzer:
@@ -79,6 +83,8 @@ class SignallingAnalyzer:
             except ValueError as exc:
                 self._unparsable(raw.number, str(exc))
                 continue
+            if msg.anomalies:
+                self._malformed_headers(raw.number, msg.anomalies)
             finished.extend(self._feed(self.tracker.receive(msg, raw)))
         return finished
 
@@ -107,3 +113,8 @@ class SignallingAnalyzer:
         self.stats.unparsable += 1
         if len(self.stats.unparsable_samples) < MAX_UNPARSABLE_SAMPLES:
             self.stats.unparsable_samples.append((number, error))
+
+    def _malformed_headers(self, number: int, anomalies: tuple[str, ...]) -> None:
+        self.stats.malformed_headers_kept += 1
+        if len(self.stats.malformed_header_samples) < MAX_UNPARSABLE_SAMPLES:
+            self.stats.malformed_header_samples.append((number, "; ".join(anomalies)))
