@@ -7,10 +7,18 @@ rest is read as far as it can be (the way Wireshark reads it) and listed in
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from etykieta.config import Settings
+from etykieta.telephony.analyzer import SignallingAnalyzer
+from etykieta.telephony.capture.pcap_file import open_capture
+from etykieta.telephony.pipeline import SipExtractor
 from etykieta.telephony.sip import NameAddr, SipMessage, SipUri, parse_message
 from etykieta.telephony.sipuri import parse_hostport, unbracketed_ipv6
+
+IPV6_PHONES = Path(__file__).parent / "data" / "calls" / "ipv6_unbracketed_uris.pcap"
 
 
 def message(*lines: str) -> bytes:
@@ -41,7 +49,6 @@ def invite(*headers: str, request_uri: str = "sip:1202@pbx") -> SipMessage:
         ("2001:db8::10:5070", "2001:db8::10:5070", None),
         ("2001:DB8::1:0:0:0:0:5060", "2001:db8::1:0:0:0:0", 5060),
         ("::ffff:192.0.2.1", "::ffff:192.0.2.1", None),
-        ("fe80::1%eth0", "fe80::1%eth0", None),
     ],
 )
 def test_unbracketed_ipv6_host_is_split_only_where_it_must_be(
@@ -57,6 +64,7 @@ def test_unbracketed_ipv6_host_is_split_only_where_it_must_be(
         ("fe80:zz::1", "bad IPv6 host 'fe80:zz::1'"),
         ("fec0::22c:99999", "bad IPv6 host 'fec0::22c:99999'"),
         ("a:b:c", "bad IPv6 host 'a:b:c'"),
+        ("fe80::1%eth0", "bad IPv6 host 'fe80::1%eth0'"),
         ("1:2:3:4:5:6:7:8:9:10", "bad IPv6 host '1:2:3:4:5:6:7:8:9:10'"),
     ],
 )
@@ -212,3 +220,43 @@ def test_what_hides_the_dialog_still_drops_the_message(
     with pytest.raises(ValueError) as excinfo:
         invite(*headers, request_uri=request_uri)
     assert str(excinfo.value) == error
+
+
+# -- a real call from phones that write IPv6 without brackets (tests/lab/tunnels/) -------------
+
+
+def ipv6_phone_messages() -> list[bytes]:
+    extractor = SipExtractor()
+    with open_capture(IPV6_PHONES) as capture:
+        return [m.data for p in capture for m in extractor.receive(p)]
+
+
+def test_real_invite_without_brackets_is_read_with_its_user_parts() -> None:
+    invite_data = ipv6_phone_messages()[0]
+    msg = parse_message(invite_data)
+    assert (msg.method, msg.request_uri, msg.from_.uri.user, msg.to.uri.user) == (
+        "INVITE", SipUri("sip", "1202", "fec0:0:0:0:216:d3ff:fe0d:22c", 5060, (), ()),
+        "+48600100417", "1202")
+    assert [via.host for via in msg.vias] == ["fe80:0:0:0:21a:a0ff:fe07:32e0"]
+
+
+def test_real_invite_invalid_twin_without_call_id_is_still_dropped() -> None:
+    invite_data = ipv6_phone_messages()[0]
+    twin = invite_data.replace(b"Call-ID:", b"Call-Identity:")
+    with pytest.raises(ValueError) as excinfo:
+        parse_message(twin)
+    assert str(excinfo.value) == "missing Call-ID header"
+
+
+def test_analyzer_keeps_every_message_and_counts_them(lab_settings: Settings) -> None:
+    analyzer = SignallingAnalyzer(lab_settings)
+    with open_capture(IPV6_PHONES) as capture:
+        calls = [call for packet in capture for call in analyzer.receive(packet)]
+    calls += analyzer.close()
+    assert [(c.outcome, c.caller, c.answered_by) for c in calls] == [
+        ("answered", "+48600100417", "1202")]
+    stats = analyzer.stats
+    assert (stats.unparsable, stats.malformed_headers_kept) == (0, 7)
+    assert stats.malformed_header_samples[1] == (
+        2, "From: IPv6 host without brackets in 'fe80:0:0:0:21a:a0ff:fe07:32e0'; "
+        "To: IPv6 host without brackets in 'fec0:0:0:0:216:d3ff:fe0d:22c:5060'")

@@ -188,6 +188,9 @@ def unbracketed_ipv6(text: str) -> tuple[str, int | None]:
 
 
 def _is_ipv6(text: str) -> bool:
+    """An IPv6 address in text form, without a zone (which an IPv6reference cannot carry)."""
+    if "%" in text:
+        return False
     try:
         ipaddress.IPv6Address(text)
     except ValueError:
