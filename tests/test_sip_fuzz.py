@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from etykieta.telephony.sdp import SessionDescription
 from etykieta.telephony.sip import SipMessage, parse_message
-from etykieta.telephony.sipuri import NameAddr, SipUri
+from etykieta.telephony.sipuri import NameAddr, SipUri, parse_hostport
 
 DATA = Path(__file__).parent / "data" / "sip"
 FIXTURES = sorted(path.read_bytes() for path in DATA.glob("*.txt"))
@@ -20,6 +20,7 @@ SIP_ALPHABET = 'sip:tel+@[]<>;,=?&%"\\ \t\r\n:/.-0123456789abcdefABCDEF*#'
 
 def exercise(msg: SipMessage) -> None:
     """Touch every accessor: on a message that parsed, none of them may raise."""
+    assert all(isinstance(anomaly, str) and anomaly for anomaly in msg.anomalies)
     msg.via_count()
     for name in ("via", "contact", "x-unknown", "m"):
         msg.header(name)
@@ -125,3 +126,43 @@ def test_sdp_parses_or_raises_value_error(data: bytes | str) -> None:
         except ValueError:
             continue
         description.audio_endpoint()
+
+
+IPV6_ALPHABET = "0123456789abcdefABCDEF:.[]%;@>"
+
+
+@FUZZ
+@given(st.text(IPV6_ALPHABET, max_size=50))
+def test_hosts_without_brackets_parse_leniently_or_raise_value_error(host: str) -> None:
+    try:
+        parsed, port = parse_hostport(host, lax=True)
+    except ValueError:
+        return
+    assert port is None or 0 <= port <= 65535
+    uri = SipUri("sip", "1202", parsed, port, (), ())
+    assert SipUri.parse(str(uri)) == uri   # printed with brackets, it reads strictly
+
+
+@FUZZ
+@given(st.text(SIP_ALPHABET, max_size=60))
+def test_salvage_never_raises_and_lax_raises_only_value_error(text: str) -> None:
+    for candidate in (text, "sip:" + text, "sip:1202@" + text, "tel:" + text):
+        SipUri.salvage(candidate)
+        for parse in (SipUri.parse, NameAddr.parse):
+            try:
+                parse(candidate, lax=True)
+            except ValueError:
+                continue
+
+
+@FUZZ
+@given(st.sampled_from(["From", "To", "Contact", "Diversion", "Refer-To"]),
+       st.text(IPV6_ALPHABET, min_size=1, max_size=40))
+def test_odd_hosts_in_dialog_headers_keep_or_drop_the_message_cleanly(
+    header: str, host: str
+) -> None:
+    lines = {"From": "<sip:1201@pbx>;tag=1", "To": "<sip:1202@pbx>"}
+    lines[header] = f"<sip:1201@{host}>;tag=2"
+    data = ("INVITE sip:1202@pbx SIP/2.0\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in lines.items()) + "\r\n")
+    parse_or_reject(data.encode())
