@@ -69,14 +69,14 @@ STATIC_PAYLOAD_TYPES = {
 }
 
 
-def _payload_type(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_PAYLOAD_TYPE:
-        raise ValueError(f"bad payload type {text!r}")
-    return int(text)
-
-
 def _is_payload_type(text: str) -> bool:
     return text.isascii() and text.isdigit() and int(text) <= MAX_PAYLOAD_TYPE
+
+
+def _payload_type(text: str) -> int:
+    if not _is_payload_type(text):
+        raise ValueError(f"bad payload type {text!r}")
+    return int(text)
 
 
 def _port(text: str) -> int:
