@@ -206,3 +206,16 @@ def test_sctp_packets_are_counted_not_decoded() -> None:
     messages = [m for p in frames("sctp_unsupported") for m in extractor.receive(p)]
     stats = extractor.stats
     assert (messages, stats.sctp, stats.other_protocol, stats.malformed) == ([], 7, 0, 0)
+
+
+def test_raw_frame_whose_first_nibble_is_no_ip_version_is_non_ip() -> None:
+    decoder = PacketDecoder()
+    assert decoder.decode(CapturedPacket(1, 0.0, 101, b"\x20" + bytes(40))) is None
+    assert (decoder.stats.non_ip, decoder.stats.tunnelled) == (1, 0)
+
+
+def test_mpls_in_a_linux_cooked_capture_is_decoded() -> None:
+    ethernet = frames("tunnel_mpls")[0].data
+    sll = b"\0\0\0\1\0\6" + bytes(8) + ethernet[12:14] + ethernet[14:]   # SLL protocol = 0x8847
+    decoded = PacketDecoder().decode(CapturedPacket(1, 0.0, 113, sll))
+    assert isinstance(decoded, Datagram) and (decoded.src, decoded.dst) == (CALLER_V4, PHONE_V4)
