@@ -41,7 +41,7 @@ from ..speech.service import PoolFactory, RunSummary, SpeechRunner, greeting_app
 from ..speech.workers import RecognitionPool
 from ..storage.models import Capture
 from ..telephony.analyzer import SignallingAnalyzer
-from ..telephony.capture.journal import Journal
+from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.live import LiveCaptureStats
 from ..telephony.packets import CapturedPacket
 from ..writer import CallWriter, Finished
@@ -55,10 +55,6 @@ finishes a few calls a minute, so there is nothing to gain by holding them)."""
 BATCH_CALLS = 100
 OPENING_CHECK_S = 0.25
 """How often (capture time) opening windows are looked for."""
-PRUNE_EVERY_S = 10.0
-JOURNAL_MARGIN_S = 60.0
-"""Journal kept from this long before the oldest open call began (a REFER or a late leg may
-link to a call a little older)."""
 
 
 class PacketSource(Protocol):

@@ -349,6 +349,13 @@ class RtpStreamAssembler:
             stored=len(self._pinned) + len(self._tail),
         )
 
+    def held(self) -> list[tuple[float, bytes]]:
+        """The datagrams stored for the windows, as (arrival, bytes as they came), in arrival
+        order: what a continuation needs to render the same windows (``ingest`` carries them
+        from one capture file to the next)."""
+        return sorted(((entry[3], entry[5]) for entry in chain(self._pinned, self._tail)),
+                      key=lambda held: held[0])
+
     def render(self, start: float, duration: float) -> RenderedAudio:
         """The audio of ``[start, start + duration)``: gaps are silence, later runs win."""
         return render_window(chain(self._pinned, self._tail), start, duration)

@@ -12,7 +12,7 @@ call length.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..telephony.events import LegAnswered, LegEvent, MediaMoved
 from ..telephony.media import MediaRouter
@@ -36,12 +36,27 @@ class CallAudio:
     reason: str | None = None  # why there is no audio, when there is none
 
 
+@dataclass(frozen=True, slots=True)
+class HeldDatagram:
+    """One datagram a stream keeps for its windows, with the addresses it travelled between."""
+
+    arrival: float
+    source: tuple[str, int]
+    destination: tuple[str, int]
+    data: bytes
+
+
 @dataclass(slots=True)
 class _Stream:
     assembler: RtpStreamAssembler
     stream: MediaStream
     answered_at: float
+    route_since: float
+    """Since when the stream is sent to its current address (the answer, or the last move)."""
     opening_taken: bool = False
+    moves: list[tuple[float, tuple[str, int], tuple[str, int] | None]] = field(
+        default_factory=list)
+    """(since, destination, latched source) of each address used before the current one."""
 
 
 def employee_stream(offer: SessionDescription | None) -> tuple[MediaStream | None, str | None]:
@@ -109,6 +124,27 @@ class MediaCollector:
                     held.assembler.render(held.answered_at, self.window_s), None))
         return due
 
+    def held_media(self) -> list[HeldDatagram]:
+        """The datagrams kept for the windows of every stream still open, oldest first.
+
+        A continuation that is given them (as datagrams sent from the latched source to the
+        stream's address, after the SIP that answered the leg) renders the same windows: how
+        ``ingest`` carries a call's greeting audio from one capture file to the next.
+        """
+        held: list[HeldDatagram] = []
+        for call_id, stream in self._streams.items():
+            current = self.router.addresses(call_id)
+            if current is None:
+                continue
+            routes = [*stream.moves, (stream.route_since, *current)]
+            for arrival, data in stream.assembler.held():
+                # the address in use when it arrived (routing allows 1 s of slack, as here)
+                route = next((r for r in reversed(routes) if arrival >= r[0] - 1.0), routes[0])
+                if route[2] is not None:
+                    held.append(HeldDatagram(arrival, route[2], route[1], data))
+        held.sort(key=lambda datagram: datagram.arrival)
+        return held
+
     @property
     def open_streams(self) -> int:
         return len(self._streams)
@@ -124,9 +160,14 @@ class MediaCollector:
             assembler = RtpStreamAssembler(stream.payload_types,
                                            keep=[(at, at + self.window_s)],
                                            tail_s=self.closing_window_s)
-            self._streams[call_id] = _Stream(assembler, stream, at)
+            self._streams[call_id] = _Stream(assembler, stream, at, at)
         else:
-            self._streams[call_id].assembler.payload_types.update(stream.payload_types)
+            held = self._streams[call_id]
+            held.assembler.payload_types.update(stream.payload_types)
+            before = self.router.addresses(call_id)
+            if before is not None:
+                held.moves.append((held.route_since, *before))
+            held.route_since = at
         dst = stream.destination
         self.router.watch(call_id, (dst.ip, dst.port), at)
 

@@ -101,6 +101,11 @@ class SignallingAnalyzer:
         finished.extend(self.assembler.close())
         return finished
 
+    def open_call_ids(self) -> set[str]:
+        """The Call-IDs of every leg the core still holds: in an open call, or lingering for
+        its retransmissions. A continuation of the input needs their SIP, and only theirs."""
+        return self.tracker.leg_ids() | self.assembler.leg_ids()
+
     def _feed(self, events: list[LegEvent]) -> list[CallRecord]:
         finished: list[CallRecord] = []
         for event in events:

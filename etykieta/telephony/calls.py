@@ -102,6 +102,10 @@ class CallAssembler:
     def open_calls(self) -> int:
         return len(self._groups)
 
+    def leg_ids(self) -> set[str]:
+        """Call-IDs of every leg of every open call."""
+        return {leg.call_id for group in self._groups for leg in group.legs}
+
     def oldest_open_start(self) -> float | None:
         """When the oldest call still open began (capture time), or None if none is open."""
         return min((group.first.started_at for group in self._groups), default=None)

@@ -56,6 +56,15 @@ class MediaRouter:
         if not self._ports[port]:
             del self._ports[port]
 
+    def addresses(self, key: str) -> tuple[Address, Address | None] | None:
+        """Where stream ``key`` is sent, and the source latched on it (None: nothing seen)."""
+        watch = self._by_key.get(key)
+        return None if watch is None else (watch.destination, watch.source)
+
+    def destinations(self) -> set[Address]:
+        """Every address a watched stream is sent to."""
+        return set(self._by_destination)
+
     def watches_port(self, port: int) -> bool:
         """Cheap pre-filter for the packet decoder: is any stream sent to this port?"""
         return port in self._ports

@@ -63,10 +63,17 @@ class LegTracker:
         self.stats = TrackerStats()
         self._legs: dict[str, Leg] = {}
         self._pending: dict[str, _Pending] = {}
+        self.last_opened: str | None = None
+        """Call-ID of the leg opened last (a shell that reads several files notes which file
+        each leg began in)."""
 
     @property
     def open_legs(self) -> int:
         return len(self._legs)
+
+    def leg_ids(self) -> set[str]:
+        """Call-IDs of the legs held: open, or ended and lingering for retransmissions."""
+        return set(self._legs)
 
     # -- input ---------------------------------------------------------------------------
     def receive(self, msg: SipMessage, raw: RawSipMessage) -> list[LegEvent]:
@@ -156,6 +163,7 @@ class LegTracker:
         self._legs[msg.call_id] = leg
         self._pending[msg.call_id] = _Pending(invite_cseq=msg.cseq.number)
         self.stats.legs += 1
+        self.last_opened = msg.call_id
         return LegStarted(leg)
 
     def _request(self, leg: Leg, msg: SipMessage, raw: RawSipMessage

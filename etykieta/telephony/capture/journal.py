@@ -33,6 +33,11 @@ from .pcap_file import (
 )
 
 SEGMENT_S = 60.0
+PRUNE_EVERY_S = 10.0
+"""How often (packet time) the journal's owner prunes it."""
+JOURNAL_MARGIN_S = 60.0
+"""Journal kept from this long before the oldest open call began (a REFER or a late leg may
+link to a call a little older)."""
 """Packet time a segment covers before the next one starts."""
 FLUSH_S = 0.2
 """Packet time after which appended packets are handed to the OS at the latest."""
@@ -58,12 +63,15 @@ class Journal:
     """
 
     def __init__(self, directory: str | os.PathLike[str], *, segment_s: float = SEGMENT_S,
-                 flush_s: float = FLUSH_S) -> None:
+                 flush_s: float = FLUSH_S, durable: bool = True) -> None:
         if segment_s <= 0:
             raise ValueError(f"segment_s must be positive, not {segment_s}")
         if flush_s < 0:
             raise ValueError(f"flush_s must not be negative, not {flush_s}")
         self.directory = Path(directory)
+        self.durable = durable
+        """fsync each closed segment (a scratch journal that only lives as long as its owner's
+        run, like ``ingest``'s, needs no fsync)."""
         self.segment_s = segment_s
         self.flush_s = flush_s
         self.problems: list[str] = []
@@ -233,12 +241,14 @@ class Journal:
         assert self._path is not None
         try:
             self._flush()
-            os.fsync(self._fd)
+            if self.durable:
+                os.fsync(self._fd)
         finally:
             os.close(self._fd)
             self._newest[self._path] = self._latest
             self._path, self._fd = None, -1
-        _fsync_directory(self.directory)  # the new file's name must survive as its bytes do
+        if self.durable:
+            _fsync_directory(self.directory)  # the new file's name must survive as its bytes do
 
     def _abandon_segment(self) -> None:
         """Stop writing the current segment after a write failed; its tail may be torn."""
