@@ -284,16 +284,17 @@ class SpeechJob(Base):
 class IngestStream(Base):
     """One capture point whose files ``ingest`` reads in turn (``ingest --stream``).
 
-    The calls still going on at the end of the last file read live on in ``journal`` (a
-    directory of pcap segments: their SIP, and the audio of their greeting windows) until the
-    next file continues them.
+    The calls still going on at the end of the last input live on in ``carry`` until the next
+    file continues them: their SIP since the oldest of them began, and the audio of their
+    greeting windows, as one zlib-compressed pcap (see `etykieta.ingest.carry`). It is written
+    in the same transaction as the calls of that input, so a crash never separates the two.
     """
 
     __tablename__ = "ingest_streams"
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    journal: Mapped[str | None] = mapped_column(Text)
-    """Absolute path of the journal generation holding the open calls; None: nothing open."""
+    carry: Mapped[bytes | None] = mapped_column(LargeBinary)
+    carry_packets: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     resume_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """The last packet time read from the stream."""
     open_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -18,7 +18,8 @@ def upgrade() -> None:
     op.create_table(
         "ingest_streams",
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("journal", sa.Text(), nullable=True),
+        sa.Column("carry", sa.LargeBinary(), nullable=True),
+        sa.Column("carry_packets", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("resume_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("open_calls", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
