@@ -80,3 +80,33 @@ def test_a_callback_stored_before_the_missed_call_still_counts(tmp_path: Path) -
     _cli(db_url, "ingest", "--stream", "a", str(missed))
     [duty] = [c for c in _callbacks(db_url).values() if c is not None]
     assert (duty["status"], duty["attempts"]) == ("late", 1)
+
+
+def test_deadlines_passing_turn_pending_callbacks_into_missed_ones(tmp_path: Path) -> None:
+    """What the monitor does every minute: a duty past its deadline with no call back is
+    missed (T8) in the database itself, not only when a listing asks as of a later time."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from etykieta.storage import make_engine, make_sessionmaker
+    from etykieta.storage.models import CallbackObligation
+    from etykieta.storage.repository import expire_callbacks
+
+    db_url = f"sqlite:///{tmp_path / 'due.db'}"
+    _cli(db_url, "ingest", "--as-of", "2026-11-01T00:00:00+01:00", str(CALLS / "direct_busy.pcap"))
+    engine = make_engine(db_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        with sessions.begin() as session:
+            [duty] = session.scalars(select(CallbackObligation))
+            assert duty.status == "pending"
+            due = duty.due_at
+        with sessions.begin() as session:
+            assert expire_callbacks(session, due - timedelta(seconds=1)) == 0
+        with sessions.begin() as session:
+            assert expire_callbacks(session, due) == 1
+        with sessions.begin() as session:
+            assert session.scalars(select(CallbackObligation.status)).all() == ["missed"]
+    finally:
+        engine.dispose()

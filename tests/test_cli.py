@@ -241,3 +241,17 @@ def test_a_bad_config_stops_other_commands_with_its_problems(tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["--config", str(bad), "calls"])
     assert result.exit_code == 2
     assert "line 5: rings.on_s" in result.stderr
+
+
+def test_ingest_says_what_it_kept_and_what_it_cannot_read(db_url: str) -> None:
+    """Real devices' odd headers are kept and counted; SIP over SCTP is said, not hidden."""
+    code, out, _ = run(db_url, "ingest", str(CALLS / "ipv6_unbracketed_uris.pcap"),
+                       str(CALLS / "sctp_unsupported.pcap"))
+    assert code == 0
+    lines = {line.split(": ")[0].rsplit("/", 1)[-1]: line for line in out.splitlines()}
+    assert lines["ipv6_unbracketed_uris.pcap"].endswith(
+        "7 packets, 7 SIP messages, 1 calls (1 new), 0 unparsable messages, 0 malformed "
+        "packets, 7 messages with malformed headers kept")
+    assert lines["sctp_unsupported.pcap"].endswith(
+        "0 calls (0 new), 0 unparsable messages, 0 malformed packets, 7 SCTP packets (SIP over "
+        "SCTP not supported)")

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,14 +80,23 @@ class IngestSummary:
     """Calls going on at the end of the previous input that this file continued (first file)."""
     still_open: int = 0
     """Calls still going on at the end of this file, stored as in progress (last file)."""
+    sctp_packets: int = 0
+    malformed_headers: int = 0
+    """SIP messages kept although a header broke its grammar (real devices send those)."""
     truncated: bool = False
     read_errors: list[str] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    """(log level, what) of the first malformed packets and messages, with their numbers."""
 
     def line(self) -> str:
         new = f"{self.added} new" + (f", {self.replaced} completed" if self.replaced else "")
         text = (f"{self.path}: {self.packets} packets, {self.sip_messages} SIP messages, "
                 f"{self.calls} calls ({new}), {self.unparsable} unparsable messages, "
                 f"{self.malformed_packets} malformed packets")
+        if self.malformed_headers:
+            text += f", {self.malformed_headers} messages with malformed headers kept"
+        if self.sctp_packets:
+            text += f", {self.sctp_packets} SCTP packets (SIP over SCTP not supported)"
         if self.ambiguous_links:
             text += f", {self.ambiguous_links} legs linked with low confidence"
         if self.greetings_queued:
@@ -380,6 +390,9 @@ class _Reading:
         self.run.still_open = len(still_open)
         if self.run.files:
             self.run.files[-1].still_open = len(still_open)
+        for summary in self.run.files:
+            for level, problem in summary.problems:
+                log.log(level, "%s: %s", summary.path, problem)
 
     # -- storing ------------------------------------------------------------------------
     def _finished(self, records: list[CallRecord]) -> None:
@@ -444,24 +457,52 @@ class _Reading:
             row.finished_at = datetime.now(UTC) if source.error is None else None
 
     # -- per-file counters --------------------------------------------------------------
-    def _counters(self) -> tuple[int, int, int, int]:
-        stats = self.analyzer.extractor.stats
-        return (stats.sip_messages, stats.malformed, self.analyzer.stats.unparsable,
-                self.analyzer.assembler.stats.ambiguous_links)
+    def _counters(self) -> _Counts:
+        pipeline = self.analyzer.extractor.stats
+        stats = self.analyzer.stats
+        return _Counts(
+            sip_messages=pipeline.sip_messages, malformed_packets=pipeline.malformed,
+            unparsable=stats.unparsable,
+            ambiguous_links=self.analyzer.assembler.stats.ambiguous_links,
+            sctp_packets=pipeline.sctp, malformed_headers=stats.malformed_headers_kept,
+            samples=(len(pipeline.malformed_samples), len(stats.unparsable_samples),
+                     len(stats.malformed_header_samples)))
 
     def _switch(self, index: int) -> None:
         """Give the file read so far what the core counted since the last switch."""
         now = self._counters()
         if self.run.files:
             summary = self.run.files[self._file]
-            sip, malformed, unparsable, ambiguous = (a - b for a, b in zip(now, self._mark,
-                                                                           strict=True))
-            summary.sip_messages += sip
-            summary.malformed_packets += malformed
-            summary.unparsable += unparsable
-            summary.ambiguous_links += ambiguous
+            for name in _Counts.COUNTED:
+                setattr(summary, name, getattr(summary, name)
+                        + getattr(now, name) - getattr(self._mark, name))
+            pipeline, stats = self.analyzer.extractor.stats, self.analyzer.stats
+            skipped, unparsable, odd = self._mark.samples
+            summary.problems += [(logging.WARNING, f"packet {n} skipped: {why}")
+                                 for n, why in pipeline.malformed_samples[skipped:]]
+            summary.problems += [(logging.WARNING, f"packet {n}: SIP message not readable: {why}")
+                                 for n, why in stats.unparsable_samples[unparsable:]]
+            summary.problems += [(logging.INFO, f"packet {n}: kept with malformed headers: {why}")
+                                 for n, why in stats.malformed_header_samples[odd:]]
         self._mark = now
         self._file = index
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """What the core has counted so far (`_Reading._switch` hands each file its share)."""
+
+    COUNTED: ClassVar[tuple[str, ...]] = ("sip_messages", "malformed_packets", "unparsable",
+                                          "ambiguous_links", "sctp_packets",
+                                          "malformed_headers")
+    sip_messages: int
+    malformed_packets: int
+    unparsable: int
+    ambiguous_links: int
+    sctp_packets: int
+    malformed_headers: int
+    samples: tuple[int, int, int]
+    """How many malformed-packet, unparsable and malformed-header samples were kept."""
 
 
 def describe_failure(exc: OSError | CaptureFormatError) -> str:

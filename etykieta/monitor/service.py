@@ -40,6 +40,7 @@ from ..speech.collector import MediaCollector
 from ..speech.service import PoolFactory, RunSummary, SpeechRunner, greeting_applies
 from ..speech.workers import RecognitionPool
 from ..storage.models import Capture
+from ..storage.repository import expire_callbacks
 from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.live import LiveCaptureStats
@@ -53,6 +54,8 @@ FLUSH_S = 0.0
 """Finished calls are written at least this often (0: as soon as they finish; an office
 finishes a few calls a minute, so there is nothing to gain by holding them)."""
 BATCH_CALLS = 100
+EXPIRE_EVERY_S = 60.0
+"""How often (wall clock) pending callbacks past their deadline are marked missed."""
 OPENING_CHECK_S = 0.25
 """How often (capture time) opening windows are looked for."""
 
@@ -164,6 +167,7 @@ class Monitor:
             self.on_started(self.source.name)
         last_flush = self.clock()
         next_check = next_prune = 0.0
+        next_expiry = self.clock()
         arrived = self.clock()
         try:
             for packet in self.source.packets(TICK_S):
@@ -190,6 +194,9 @@ class Monitor:
                                 or self.clock() - last_flush >= self.flush_s):
                     self._store(pending, capture_id)
                     pending, last_flush = [], self.clock()
+                if self.clock() >= next_expiry:  # deadlines pass on the wall clock (T8)
+                    next_expiry = self.clock() + EXPIRE_EVERY_S
+                    self._expire_callbacks()
                 if self.journal is not None and now >= next_prune:
                     next_prune = now + PRUNE_EVERY_S
                     oldest = self.analyzer.assembler.oldest_open_start()
@@ -208,6 +215,11 @@ class Monitor:
             if speech is not None:
                 speech.join()
         return self.stats
+
+    def _expire_callbacks(self) -> None:
+        """Callbacks whose deadline has passed without a call back are missed (T8)."""
+        with self.sessions.begin() as session:
+            expire_callbacks(session, datetime.now(UTC))
 
     def _journal(self, packet: CapturedPacket) -> None:
         """Append to the journal; a failing disk costs crash safety, never the monitoring."""
