@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 Params = tuple[tuple[str, str | None], ...]
@@ -24,6 +25,7 @@ SIP_SCHEMES = frozenset({"sip", "sips"})
 TEL_SCHEME = "tel"
 KNOWN_SCHEMES = SIP_SCHEMES | {TEL_SCHEME}
 MAX_PORT = 65535
+PARSED_CACHE_SIZE = 4096  # name-addr values remembered (a few hundred dialogs' worth)
 # RFC 3966 §3 visual-separator, plus the space some gateways put in an escaped user part.
 VISUAL_SEPARATORS = str.maketrans("", "", "-.() ")
 # Characters RFC 3261 §25.1 lets stand unescaped (unreserved, user-unreserved, param-unreserved,
@@ -361,7 +363,13 @@ class NameAddr:
         ``lax`` reads a sip/sips/tel URI as far as it can (:meth:`SipUri.salvage`; another
         scheme is still an error) and parameters as ``parse_params(lax=True)`` does; the display
         name and the angle brackets must still be readable, since a tag's place depends on them.
+        Values repeat in every message of a dialog, so parsed ones are remembered (the result
+        is immutable).
         """
+        return _parse_name_addr(text, lax)
+
+    @classmethod
+    def _parse(cls, text: str, lax: bool) -> NameAddr:
         text = text.strip()
         display_name: str | None = None
         if text.startswith('"'):
@@ -395,6 +403,11 @@ class NameAddr:
     def param(self, name: str) -> str | None:
         """Value of header parameter ``name`` (case-insensitive); None if absent or bare."""
         return find_param(self.params, name.lower())
+
+
+@lru_cache(maxsize=PARSED_CACHE_SIZE)
+def _parse_name_addr(text: str, lax: bool) -> NameAddr:
+    return NameAddr._parse(text, lax)
 
 
 def _uri(text: str, lax: bool) -> SipUri:
