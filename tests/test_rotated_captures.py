@@ -489,3 +489,26 @@ def test_follow_ingests_rotated_files_as_they_are_closed(db_url: str, tmp_path: 
     again.send_signal(signal.SIGTERM)
     out, _ = again.communicate(timeout=30)
     assert out == ""
+
+
+def test_a_second_ingest_of_a_stream_waits_for_the_first(db_url: str) -> None:
+    """A slow cron run and the next one: the second waits, then continues the first's calls."""
+    engine = make_engine(db_url)
+    try:
+        from etykieta.storage import upgrade
+
+        upgrade(engine)
+        ingestor = Ingestor(load_settings(LAB_CONFIG), make_sessionmaker(engine))
+        with ingestor._exclusive():
+            second = subprocess.Popen(
+                [str(ETYKIETA), "--config", str(LAB_CONFIG), "--db", db_url, "ingest",
+                 str(CALLS / "direct_busy.pcap")], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True)
+            time.sleep(3)
+            assert second.poll() is None  # still waiting
+        out, err = second.communicate(timeout=60)
+    finally:
+        engine.dispose()
+    assert second.returncode == 0
+    assert "waiting for another ingest of stream 'default'" in err
+    assert "1 calls (1 new)" in out

@@ -26,10 +26,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..callbacks import BusinessCalendar
@@ -223,21 +222,39 @@ class Ingestor:
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """One ingest at a time per database and stream (a slow cron run and the next one)."""
+        """One ingest at a time per database and stream (a slow cron run and the next one).
+
+        PostgreSQL: an advisory lock, which holds across hosts. SQLite: a lock file next to
+        the database (only processes that can write the database can take it).
+        """
         bind = self.sessions.kw.get("bind")
-        url = bind.url.render_as_string(hide_password=False) if bind is not None else ""
-        digest = hashlib.sha256(f"{url}\0{self.stream}".encode()).hexdigest()[:20]
-        path = Path(tempfile.gettempdir()) / f"etykieta-ingest-{digest}.lock"
-        with open(path, "a+b") as lock:
+        key = int.from_bytes(hashlib.sha256(self.stream.encode()).digest()[:8], "big",
+                             signed=True)
+        if bind is not None and bind.dialect.name == "postgresql":
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                if not conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}):
+                    log.warning("waiting for another ingest of stream %r", self.stream)
+                    conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            return
+        database = bind.url.database if bind is not None else None
+        if not database or database == ":memory:":
+            yield  # a database no other process can open
+            return
+        path = f"{database}.ingest-{key & 0xFFFFFFFF:08x}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                log.warning("waiting for another ingest of stream %r to finish", self.stream)
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                log.warning("waiting for another ingest of stream %r", self.stream)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
 
 class _Reading:
