@@ -352,3 +352,19 @@ def test_read_window_of_a_file_that_is_not_there_names_it(tmp_path: Path) -> Non
     with pytest.raises(OSError, match="gone.pcap: it is gone"):
         read_window(missing, ("127.0.0.1", 4000), {}, 0.0, 0.0, 1.0)
 
+
+
+def test_a_requeued_greeting_says_it_is_queued_in_the_listing(db_url: str, model_config: Path,
+                                                              spoken: list[Path]) -> None:
+    """Until its new verdict is stored, ``calls`` says the greeting waits for recognition,
+    not that there is no model (which is no longer true)."""
+    _cli(LAB_CONFIG, db_url, "ingest", str(spoken[0]))
+    _, out, _ = _cli(LAB_CONFIG, db_url, "calls", "--format", "json")
+    [before] = json.loads(out)
+    assert before["greeting"]["reason"] == "no speech model configured ([speech] model_path)"
+    _cli(model_config, db_url, "speech", "requeue", "--queue-only")
+    _, out, _ = _cli(model_config, db_url, "calls", "--format", "json")
+    [after] = json.loads(out)
+    assert after["greeting"]["verdict"] == "not_checked"
+    assert after["greeting"]["reason"] == "queued for speech recognition (etykieta speech run)"
+    assert set(after["greeting"]) == set(before["greeting"])

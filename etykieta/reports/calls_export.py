@@ -64,12 +64,17 @@ QUEUED_REASON = "queued for speech recognition (etykieta speech run)"
 
 
 def greeting_to_dict(greeting: Greeting | None, call: Call) -> dict[str, Any] | None:
-    """The ``greeting`` object (T1, T2, T9, T10); while queued it reads ``not_checked``."""
-    if greeting is None:
+    """The ``greeting`` object (T1, T2, T9, T10); while queued it reads ``not_checked``.
+
+    A greeting not checked before (no model then) whose audio is queued again says so.
+    """
+    if greeting is None or greeting.verdict == "not_checked":
         if any(job.status in ("queued", "running") for job in call.speech_jobs):
             return {"verdict": "not_checked", "missing": [], "transcript": None,
-                    "first_word_s": None, "syllables_per_s": None, "casual_words": [],
-                    "thanked": None, "reason": QUEUED_REASON}
+                    "first_word_s": None, "syllables_per_s": None, "too_fast": None,
+                    "casual_words": [], "thanked": None, "order_ok": None,
+                    "reason": QUEUED_REASON}
+    if greeting is None:
         return None
     return {
         "verdict": greeting.verdict, "missing": list(greeting.missing),
