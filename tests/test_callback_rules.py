@@ -1,6 +1,6 @@
 """evaluate(): whether the unit returned a missed call or failed transfer (T6–T8)."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +13,7 @@ from etykieta.callbacks import (
     Obligation,
     evaluate,
 )
+from etykieta.callbacks.follow_ups import CallFacts, follow_ups, status_as_of
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 CALLER = "+48612345678"
@@ -276,3 +277,37 @@ def test_invalid_obligation_is_rejected(arguments: tuple[object, ...], message: 
 def test_invalid_follow_up_is_rejected(arguments: tuple[object, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FollowUp(*arguments)  # type: ignore[arg-type]
+
+
+# -- which calls bear on a duty (callbacks/follow_ups.py) ----------------------------------
+def _facts(id: int, direction: str, caller: str, dialed: str, unit: str | None, outcome: str,
+           minutes: int) -> CallFacts:
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+    return CallFacts(id, direction, caller, dialed, unit, outcome, start,
+                     start + timedelta(seconds=5) if outcome == "answered" else None)
+
+
+def test_follow_ups_are_calls_from_the_unit_to_the_caller_and_the_caller_answered_again() -> None:
+    duty = Obligation(opened_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+                      due_at=datetime(2026, 11, 20, 13, 0, tzinfo=UTC), number="+48600100201",
+                      unit="Wydział Komunikacji", reason="missed_call")
+    calls = [
+        _facts(1, "inbound", "+48600100201", "1201", "Wydział Komunikacji", "busy", 0),  # its own
+        _facts(2, "outbound", "1202", "+48600100201", "Wydział Komunikacji", "no_answer", 10),
+        _facts(3, "outbound", "1301", "+48600100201", "Wydział Podatków", "answered", 20),
+        _facts(4, "inbound", "+48600100201", "1201", "Wydział Komunikacji", "abandoned", 30),
+        _facts(5, "inbound", "+48600100201", "1202", "Wydział Komunikacji", "answered", 40),
+        _facts(6, "outbound", "1202", "+48600100999", "Wydział Komunikacji", "answered", 50),
+    ]
+    found = follow_ups(duty, calls, opened_by=1)
+    assert [(f.kind, f.answered) for f in found] == [("callback", False),
+                                                     ("caller_again", True)]
+    assert evaluate(duty, found, duty.due_at).status is CallbackStatus.CALLER_CALLED_AGAIN
+
+
+def test_an_open_duty_reads_pending_until_due_then_missed() -> None:
+    due = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+    assert status_as_of("pending", due, due - timedelta(seconds=1)) == "pending"
+    assert status_as_of("pending", due, due) == "missed"
+    assert status_as_of("missed", due, due - timedelta(hours=1)) == "pending"
+    assert status_as_of("done", due, due + timedelta(days=3)) == "done"

@@ -1,6 +1,8 @@
 """Callback obligations (rules T6–T8): business-hours deadlines and their evaluation.
 
 Pure code: no database, no clock, no I/O. The current time is always passed in.
+``opening`` says which finished call opens a duty and when it falls due, ``follow_ups``
+which later calls bear on it, ``rules.evaluate`` what they add up to.
 """
 
 from etykieta.callbacks.calendar import BusinessCalendar

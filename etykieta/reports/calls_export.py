@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from ..callbacks.follow_ups import status_as_of
 from ..config import Directory
 from ..storage.models import Call, CallbackObligation, Greeting
 
@@ -50,14 +51,8 @@ DEFAULT_CSV_DIALECT = "standard"
 
 
 def callback_status(ob: CallbackObligation, now: datetime) -> str:
-    """The status as of ``now``: an open obligation is pending until due, then missed (T8).
-
-    Only closing statuses (done, late, caller_called_again) are final in the database; whether
-    an open one is pending or missed depends on when one asks.
-    """
-    if ob.status in ("pending", "missed"):
-        return "missed" if now >= ob.due_at else "pending"
-    return ob.status
+    """The status of a stored duty as of ``now`` (pending turns missed at its deadline, T8)."""
+    return status_as_of(ob.status, ob.due_at, now)
 
 
 QUEUED_REASON = "queued for speech recognition (etykieta speech run)"
@@ -68,12 +63,12 @@ def greeting_to_dict(greeting: Greeting | None, call: Call) -> dict[str, Any] | 
 
     A greeting not checked before (no model then) whose audio is queued again says so.
     """
-    if greeting is None or greeting.verdict == "not_checked":
-        if any(job.status in ("queued", "running") for job in call.speech_jobs):
-            return {"verdict": "not_checked", "missing": [], "transcript": None,
-                    "first_word_s": None, "syllables_per_s": None, "too_fast": None,
-                    "casual_words": [], "thanked": None, "order_ok": None,
-                    "reason": QUEUED_REASON}
+    waiting = any(job.status in ("queued", "running") for job in call.speech_jobs)
+    if waiting and (greeting is None or greeting.verdict == "not_checked"):
+        return {"verdict": "not_checked", "missing": [], "transcript": None,
+                "first_word_s": None, "syllables_per_s": None, "too_fast": None,
+                "casual_words": [], "thanked": None, "order_ok": None,
+                "reason": QUEUED_REASON}
     if greeting is None:
         return None
     return {

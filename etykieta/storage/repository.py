@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..callbacks import CallbackStatus, FollowUp, Obligation, evaluate
+from ..callbacks import CallbackStatus, Obligation, evaluate
+from ..callbacks.follow_ups import CallFacts, follow_ups
 from ..telephony.records import CallRecord
 from .models import Call, CallbackObligation, Leg, SpeechJob, Transfer
 
@@ -184,25 +185,26 @@ def refresh_callbacks(session: Session, now: datetime,
         return 0
     numbers = {ob.number for ob in open_ones}
     earliest = min(ob.opened_at for ob in open_ones)
-    callbacks: dict[tuple[str, str], list[Call]] = defaultdict(list)
-    for call in session.scalars(select(Call).where(
-            Call.direction == "outbound", Call.dialed_e164.in_(numbers),
-            Call.started_at >= earliest)):
-        callbacks[(call.dialed_e164, call.unit or "")].append(call)
-    again: dict[str, list[Call]] = defaultdict(list)
-    for call in session.scalars(select(Call).where(
-            Call.direction == "inbound", Call.caller_e164.in_(numbers),
-            Call.outcome == "answered", Call.started_at >= earliest)):
-        again[call.caller_e164].append(call)
+    by_number: dict[str, list[CallFacts]] = defaultdict(list)
+    for call in session.execute(select(*_FACT_COLUMNS).where(
+            Call.started_at >= earliest,
+            or_(and_(Call.direction == "outbound", Call.dialed_e164.in_(numbers)),
+                and_(Call.direction == "inbound", Call.caller_e164.in_(numbers),
+                     Call.outcome == "answered")))):
+        facts = CallFacts(*call)
+        by_number[facts.dialed_e164 if facts.direction == "outbound"
+                  else facts.caller_e164].append(facts)
     for ob in open_ones:
-        follow_ups = [_follow_up(c, "callback") for c in callbacks[(ob.number, ob.unit)]]
-        follow_ups += [_follow_up(c, "caller_again") for c in again[ob.number]
-                       if c.id != ob.call_pk]
-        state = evaluate(Obligation(opened_at=ob.opened_at, due_at=ob.due_at, number=ob.number,
-                                    unit=ob.unit, reason=ob.reason),  # type: ignore[arg-type]
-                         follow_ups, now)
+        obligation = Obligation(opened_at=ob.opened_at, due_at=ob.due_at, number=ob.number,
+                                unit=ob.unit, reason=ob.reason)  # type: ignore[arg-type]
+        state = evaluate(obligation, follow_ups(obligation, by_number[ob.number],
+                                                opened_by=ob.call_pk), now)
         ob.status, ob.attempts, ob.done_at = state.status.value, state.attempts, state.done_at
     return len(open_ones)
+
+
+_FACT_COLUMNS = (Call.id, Call.direction, Call.caller_e164, Call.dialed_e164, Call.unit,
+                 Call.outcome, Call.started_at, Call.answered_at)
 
 
 def expire_callbacks(session: Session, now: datetime) -> int:
@@ -213,12 +215,6 @@ def expire_callbacks(session: Session, now: datetime) -> int:
                CallbackObligation.due_at <= now)
         .values(status=CallbackStatus.MISSED.value))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _follow_up(call: Call, kind: str) -> FollowUp:
-    answered = call.outcome == "answered" and call.answered_at is not None
-    return FollowUp(started_at=call.started_at, kind=kind,  # type: ignore[arg-type]
-                    answered=answered, answered_at=call.answered_at if answered else None)
 
 
 def query_calls(session: Session, *, since: datetime | None = None,
