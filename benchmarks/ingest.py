@@ -89,14 +89,27 @@ def run_core(capture: Path, settings: Settings, limit: int | None, sample_every:
             "sip_messages": analyzer.extractor.stats.sip_messages, **found}
 
 
+def stored_calls(sessions: Any) -> dict[str, Any]:
+    """What a database holds, counted as the plan counts it."""
+    from sqlalchemy import func, select
+
+    from etykieta.storage.models import Call
+
+    with sessions() as session:
+        def count(column: Any, *where: Any) -> dict[str, int]:
+            query = select(column, func.count()).where(*where).group_by(column)
+            return {str(key): n for key, n in session.execute(query)}
+        return {"outcomes": count(Call.outcome), "directions": count(Call.direction),
+                "rings": count(Call.rings, Call.outcome == "answered"),
+                "by_call_id": dict(session.execute(select(Call.call_id, Call.outcome)).all())}
+
+
 def run_ingest(capture: Path, config: Path, database: Path) -> dict[str, Any]:
     """The whole ingest job into a fresh SQLite file; what it stored, counted back."""
-    from sqlalchemy import func, select
 
     from etykieta.config import load_settings
     from etykieta.ingest import Ingestor
     from etykieta.storage.db import make_engine, make_sessionmaker, upgrade
-    from etykieta.storage.models import Call
 
     for suffix in ("", "-wal", "-shm"):  # fresh every run, also when repeated
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -107,17 +120,45 @@ def run_ingest(capture: Path, config: Path, database: Path) -> dict[str, Any]:
     started, cpu_started = time.perf_counter(), time.process_time()
     summary = ingestor.ingest_file(capture)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    with sessions() as session:
-        def count(column: Any, *where: Any) -> dict[str, int]:
-            query = select(column, func.count()).where(*where).group_by(column)
-            return {str(key): n for key, n in session.execute(query)}
-        found = {"outcomes": count(Call.outcome), "directions": count(Call.direction),
-                 "rings": count(Call.rings, Call.outcome == "answered"),
-                 "by_call_id": dict(session.execute(select(Call.call_id, Call.outcome)).all())}
+    found = stored_calls(sessions)
     return {"packets": summary.packets, "seconds": elapsed, "cpu_seconds": cpu,
             "calls": summary.calls,
             "added": summary.added, "sip_messages": summary.sip_messages,
             "database_bytes": database.stat().st_size, "summary": summary.line(), **found}
+
+
+def run_rotated(pieces_dir: Path, config: Path, database: Path) -> dict[str, Any]:
+    """The day as a capture host writes it: rotated files, one ``ingest`` per file, each
+    continuing the previous one's calls (the carry), as a cron job or ``--follow`` does."""
+
+    from etykieta.config import load_settings
+    from etykieta.ingest import Ingestor
+    from etykieta.storage.db import make_engine, make_sessionmaker, upgrade
+    from etykieta.storage.models import IngestStream
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    ingestor = Ingestor(load_settings(config), sessions)
+    pieces = sorted(pieces_dir.iterdir())
+    packets = carried = biggest_carry = most_open = 0
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for piece in pieces:
+        run = ingestor.ingest([piece])
+        packets += sum(s.packets for s in run.files)
+        carried += run.carried_packets
+        most_open = max(most_open, run.still_open)
+        with sessions() as session:
+            state = session.get(IngestStream, "default")
+            biggest_carry = max(biggest_carry, len(state.carry or b"") if state else 0)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    found = stored_calls(sessions)
+    return {"packets": packets, "seconds": elapsed, "cpu_seconds": cpu,
+            "calls": len(found["by_call_id"]),
+            "files": len(pieces), "carried_packets": carried, "biggest_carry": biggest_carry,
+            "most_open": most_open, **found}
 
 
 def run_profile(capture: Path, settings: Settings, limit: int) -> None:
@@ -142,6 +183,8 @@ def child_main(args: argparse.Namespace) -> None:
 
     if args.child == "ingest":
         result = run_ingest(args.capture, args.config, args.database)
+    elif args.child == "rotated":
+        result = run_rotated(args.capture, args.config, args.database)
     elif args.child == "core":
         every = max(1, (args.limit or args.expected_packets) // RSS_SAMPLES)
         result = run_core(args.capture, load_settings(args.config), args.limit, every)
@@ -271,12 +314,14 @@ def report(capture: Path, expected: dict[str, Any] | None, results: dict[str, di
     if expected is not None:
         print("\n(e) calls found against the generator's plan:")
         misses = compare(expected, core, "core") + compare(expected, ingest, "ingest")
+        if "rotated" in results:
+            misses += compare(expected, results["rotated"], "rotated")
         print(f"  {'all match' if misses == 0 else f'{misses} differences'}")
     print(f"\n{'':20}{'wall s':>7}{'CPU s':>7}{'packets/s':>11}{'calls/s':>8}{'peak RSS':>10}"
           f"{'wall/tshark':>12}{'CPU/tshark':>11}{'RSS/tshark':>11}")
     rows: list[tuple[str, dict[str, Any] | None]] = [
         ("tshark -z sip,stat", tshark), ("core (no DB)", core), ("core, first half", half),
-        ("ingest → SQLite", ingest)]
+        ("ingest → SQLite", ingest), ("ingest, rotated", results.get("rotated"))]
     for label, row in rows:
         if row is None:
             continue
@@ -295,6 +340,13 @@ def report(capture: Path, expected: dict[str, Any] | None, results: dict[str, di
           f"{core['wall']:.1f} s, ingest {ingest['wall']:.1f} s). Peak RSS: each child's "
           f"ru_maxrss. Ingest stored {ingest['added']:,} calls, database "
           f"{ingest['database_bytes'] / 1e6:.1f} MB.")
+    rotated = results.get("rotated")
+    if rotated is not None:
+        print(f"  rotated: {rotated['files']} files one per command; each carried the calls "
+              f"still going on to the next (at most {rotated['most_open']} at a cut, carry at "
+              f"most {rotated['biggest_carry'] / 1024:,.0f} KiB compressed, "
+              f"{rotated['carried_packets']:,} packets replayed in all); calls found "
+              f"{rotated['calls']:,} against {ingest['calls']:,} from the whole file.")
     return misses
 
 
@@ -310,7 +362,11 @@ def main() -> None:
                         help="run each measurement this often and keep the fastest")
     parser.add_argument("--profile", action="store_true", help="also cProfile the core")
     parser.add_argument("--profile-packets", type=int, default=1_000_000)
-    parser.add_argument("--child", choices=("core", "ingest", "profile"), help=argparse.SUPPRESS)
+    parser.add_argument("--rotate", type=int, default=100_000, metavar="PACKETS",
+                        help="also cut the day into files of this many packets (editcap -c) "
+                             "and ingest them one per command; 0: do not")
+    parser.add_argument("--child", choices=("core", "ingest", "rotated", "profile"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
@@ -348,6 +404,17 @@ def run_benchmark(args: argparse.Namespace, capture: Path, folder: Path) -> None
     results["ingest"] = measure_child("ingest", capture, config, "--database", str(database),
                                       repeat=args.repeat)
     print(results["ingest"]["summary"])
+    if args.rotate:
+        pieces = folder / "rotated"
+        pieces.mkdir(exist_ok=True)
+        for old in pieces.iterdir():
+            old.unlink()
+        subprocess.run(["editcap", "-F", "pcap", "-c", str(args.rotate), str(capture),
+                        str(pieces / capture.name)], check=True)
+        print(f"ingest, {len(list(pieces.iterdir()))} rotated files one per command …",
+              flush=True)
+        results["rotated"] = measure_child("rotated", pieces, config, "--database",
+                                           str(folder / "rotated.db"), repeat=args.repeat)
     if args.profile:
         print(f"\ncProfile of the core, first {args.profile_packets:,} packets:", flush=True)
         out, _, _ = measured(child_command("profile", capture, config,

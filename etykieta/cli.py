@@ -6,15 +6,13 @@ Every command can be driven in-process by tests through click's ``CliRunner``.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from datetime import UTC, datetime
 
 import click
 
 from . import __version__
-from .cli_context import SETUP_ERROR, CliContext, parse_time, unit_name
+from .cli_context import SETUP_ERROR, CliContext, parse_time, unit_name, until_signalled
 from .config import Directory, check_config, config_in_use, example_config
 from .errors import CaptureFormatError, CaptureUnavailableError
 from .ingest.command import ingest
@@ -92,20 +90,15 @@ def monitor(state: CliContext, interface: str | None, capture_filter: str | None
                                                          err=True))
     if service.runner is None and not no_speech:
         click.echo(f"speech: greetings are not judged: {service.writer.model_problem}", err=True)
-    stop = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stop.set())
-                for signum in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        stats = service.run(stop)
-    except CaptureUnavailableError as exc:
-        click.echo(f"monitor: cannot capture: {exc}", err=True)
-        sys.exit(2)
-    except CaptureFormatError as exc:
-        click.echo(f"monitor: {source.name}: not a capture: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    with until_signalled() as stop:
+        try:
+            stats = service.run(stop)
+        except CaptureUnavailableError as exc:
+            click.echo(f"monitor: cannot capture: {exc}", err=True)
+            sys.exit(2)
+        except CaptureFormatError as exc:
+            click.echo(f"monitor: {source.name}: not a capture: {exc}", err=True)
+            sys.exit(2)
     click.echo(stats.line())
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from datetime import UTC, datetime
 
 import click
 
-from ..cli_context import CliContext, parse_time, run_speech
+from ..cli_context import CliContext, parse_time, run_speech, until_signalled
 from .follow import CLOSED_AFTER_S, END_AFTER_S, SETTLE_S, Follower
 from .service import DEFAULT_STREAM, Ingestor, IngestRun
 
@@ -85,15 +83,10 @@ def _follow(ingestor: Ingestor, directory: str, pattern: str, closed_after: floa
             end_after: float) -> None:
     follower = Follower(ingestor, directory, pattern=pattern, closed_after_s=closed_after,
                         end_after_s=end_after, on_run=_report)
-    stop = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stop.set())
-                for signum in (signal.SIGTERM, signal.SIGINT)}
     click.echo(f"ingest: following {directory} (stream {ingestor.stream!r})", err=True)
-    try:
-        follower.run(stop)
-    except FileNotFoundError as exc:
-        click.echo(f"ingest: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    with until_signalled() as stop:
+        try:
+            follower.run(stop)
+        except FileNotFoundError as exc:
+            click.echo(f"ingest: {exc}", err=True)
+            sys.exit(2)

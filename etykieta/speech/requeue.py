@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
 from ..storage.models import Call, CallMedia, Greeting, SpeechJob
+from ..storage.repository import in_period
 from .collector import CallAudio
 from .greeting import GreetingResult
 from .reread import (
@@ -142,12 +143,7 @@ def _select(session: Session, settings: Settings, causes: set[Cause], since: dat
             .join(Greeting, Greeting.call_pk == Call.id)
             .join(CallMedia, CallMedia.call_pk == Call.id)
             .where(not_checked_for(causes), ~busy))
-    if since is not None:
-        stmt = stmt.where(Call.started_at >= since)
-    if until is not None:
-        stmt = stmt.where(Call.started_at < until)
-    if unit is not None:
-        stmt = stmt.where(Call.unit == unit)
+    stmt = in_period(stmt, since=since, until=until, unit=unit)
     rows = session.execute(stmt.order_by(Call.started_at, Call.id)).all()
     if not rows:
         return []

@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import Select, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
 from ..callbacks import CallbackStatus, Obligation, evaluate
@@ -224,12 +224,22 @@ def query_calls(session: Session, *, since: datetime | None = None,
     stmt = select(Call).options(selectinload(Call.transfers), selectinload(Call.callback),
                                 selectinload(Call.greeting),
                                 selectinload(Call.speech_jobs).load_only(SpeechJob.status))
+    stmt = in_period(stmt, since=since, until=until, unit=unit)
+    if units is not None:
+        stmt = stmt.where(Call.unit.in_(list(units)))
+    return list(session.scalars(stmt.order_by(Call.started_at, Call.id)))
+
+
+Selected = TypeVar("Selected", bound=Select[Unpack[tuple[Any, ...]]])
+
+
+def in_period(stmt: Selected, *, since: datetime | None = None, until: datetime | None = None,
+              unit: str | None = None) -> Selected:
+    """``stmt`` narrowed to calls started in ``[since, until)`` (each optional) of ``unit``."""
     if since is not None:
         stmt = stmt.where(Call.started_at >= since)
     if until is not None:
         stmt = stmt.where(Call.started_at < until)
     if unit is not None:
         stmt = stmt.where(Call.unit == unit)
-    if units is not None:
-        stmt = stmt.where(Call.unit.in_(list(units)))
-    return list(session.scalars(stmt.order_by(Call.started_at, Call.id)))
+    return stmt
