@@ -227,3 +227,12 @@ def test_a_live_verdict_stored_after_its_call_finds_the_call(db_url: str,
     [call] = _calls(model_config, db_url).values()
     assert call["greeting"]["verdict"] in JUDGED  # type: ignore[index]
     assert not [g for g in _live_greetings(db_url) if g.call_pk is None]
+
+
+def test_a_call_going_on_when_the_stream_ends_is_stored_as_final(db_url: str) -> None:
+    """Nothing continues what a monitor without a journal was following: unlike ``ingest``'s
+    calls cut by the end of a file, it is not left ``in_progress``."""
+    out = _monitor(LAB_CONFIG, db_url, "direct_unknown")
+    assert "1 calls (1 new)" in out
+    [call] = _calls(LAB_CONFIG, db_url).values()
+    assert (call["outcome"], call["in_progress"]) == ("unknown", False)

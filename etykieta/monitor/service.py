@@ -29,7 +29,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -251,11 +251,13 @@ class Monitor:
         """The calls to store when the monitor stops.
 
         Without a journal, every call still going on is stored as it stands (open legs end
-        ``unknown``). With one, calls whose legs have all ended are stored now, and those
-        still going on are left in the journal for the next start to follow to their end.
+        ``unknown``), and as final: nothing will continue it. With one, calls whose legs have
+        all ended are stored now, and those still going on are left in the journal for the
+        next start to follow to their end.
         """
         if self.journal is None:
-            return [(r, self.collector.take(r)) for r in self.analyzer.close()]
+            return [(r, self.collector.take(r)) for r in
+                    (replace(r, in_progress=False) for r in self.analyzer.close())]
         assembler = self.analyzer.assembler
         ended = assembler.handle_timer(self._last_ts + assembler.settle_s)
         self.journal.close()
