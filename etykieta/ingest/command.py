@@ -11,6 +11,8 @@ from ..cli_context import CliContext, parse_time, run_speech, until_signalled
 from .follow import CLOSED_AFTER_S, END_AFTER_S, SETTLE_S, Follower
 from .service import DEFAULT_STREAM, Ingestor, IngestRun
 
+STREAM_NAME_LENGTH = 200  # ingest_streams.name
+
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path())
@@ -34,7 +36,8 @@ from .service import DEFAULT_STREAM, Ingestor, IngestRun
 @click.option("--finish", is_flag=True,
               help="The stream ends with these files (or now, without FILES): calls still "
                    "going on at the end are stored as they stand, nothing is carried on.")
-@click.option("--as-of", help="Evaluate callback deadlines at this time (default: now).")
+@click.option("--as-of", help="Evaluate callback deadlines at this time (ISO 8601; without an "
+                              "offset, office time; default: now).")
 @click.option("--transcribe", is_flag=True,
               help="Judge the queued greetings right away (speech recognition workers).")
 @click.pass_obj
@@ -48,6 +51,9 @@ def ingest(state: CliContext, files: tuple[str, ...], stream: str, follow_dir: s
     rotated files are whole. A call still going on at the end is stored as in progress and
     finished by the next ingest of the same --stream.
     """
+    if not stream.strip() or len(stream) > STREAM_NAME_LENGTH:
+        raise click.BadParameter(f"a name of 1 to {STREAM_NAME_LENGTH} characters",
+                                 param_hint="--stream")
     if follow_dir is not None and (files or finish):
         raise click.UsageError("--follow takes no FILES and no --finish")
     if follow_dir is None and not files and not finish:
