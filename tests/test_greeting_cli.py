@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from etykieta.cli import main
-from etykieta.speech.greeting_cli import greeting
+from etykieta.cli.greeting import greeting
 
 from .conftest import DATA, LAB_CONFIG
 

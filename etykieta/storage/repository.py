@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
@@ -230,7 +230,7 @@ def query_calls(session: Session, *, since: datetime | None = None,
     return list(session.scalars(stmt.order_by(Call.started_at, Call.id)))
 
 
-Selected = TypeVar("Selected", bound=Select[Unpack[tuple[Any, ...]]])
+Selected = TypeVar("Selected", bound=Select[*tuple[Any, ...]])
 
 
 def in_period(stmt: Selected, *, since: datetime | None = None, until: datetime | None = None,

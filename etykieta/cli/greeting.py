@@ -19,7 +19,7 @@ from etykieta.speech.transcript import Transcript
 
 
 class _SettingsSource(Protocol):
-    """What the main group puts in ``ctx.obj`` (``etykieta.cli._Context``)."""
+    """What the main group puts in ``ctx.obj`` (:class:`~etykieta.cli.context.CliContext`)."""
 
     @property
     def settings(self) -> Settings: ...

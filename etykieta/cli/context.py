@@ -1,7 +1,7 @@
 """What every ``etykieta`` command shares: the config and database it runs on, time options.
 
-Commands live in :mod:`etykieta.cli` and in the shells' own modules (``ingest``); they reach
-the settings and the database only through :class:`CliContext`, which loads each lazily.
+Commands live in the modules of :mod:`etykieta.cli`; they reach the settings and the database
+only through :class:`CliContext`, which loads each lazily.
 A problem with either ends the command with one line on stderr and exit status 2.
 """
 
@@ -20,11 +20,11 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .config import Directory, Settings, load_settings
-from .errors import ConfigError
-from .speech.recognizer import SpeechUnavailableError
-from .speech.service import SpeechRunner
-from .storage.db import (
+from ..config import Directory, Settings, load_settings
+from ..errors import ConfigError
+from ..speech.recognizer import SpeechUnavailableError
+from ..speech.service import SpeechRunner
+from ..storage.db import (
     DatabaseUnavailableError,
     make_sessionmaker,
     needs_upgrade,

@@ -1,7 +1,7 @@
 """``etykieta audio`` and ``etykieta speech …``: hear a call again, run and check recognition.
 
 Registered on the main group with ``main.add_command(audio)`` and ``main.add_command(speech)``;
-the settings and the database come from the main group's :class:`~etykieta.cli_context.CliContext`.
+the settings and the database come from the main group's :class:`~etykieta.cli.context.CliContext`.
 
 Exit statuses of ``speech``: 3 when recognition cannot run (no model, or it does not load), 4
 when ``speech check`` finds a model that loads but is not a Polish one.
@@ -14,12 +14,11 @@ from importlib import resources
 
 import click
 
-from ..cli_context import CliContext, parse_time, run_speech, unit_name
 from ..config import Directory, Settings
-from .recognizer import SpeechUnavailableError, VoskEngine
-from .requeue import RequeueSummary, requeue
-from .reread import AudioUnavailableError, audio_for_call
-from .service import (
+from ..speech.recognizer import SpeechUnavailableError, VoskEngine
+from ..speech.requeue import RequeueSummary, requeue
+from ..speech.reread import AudioUnavailableError, audio_for_call
+from ..speech.service import (
     REQUEUED_BY_REQUEUE,
     REQUEUED_BY_RUN,
     Cause,
@@ -27,7 +26,8 @@ from .service import (
     model_problem,
     queue_status,
 )
-from .wav import write_wav
+from ..speech.wav import write_wav
+from .context import CliContext, parse_time, run_speech, unit_name
 
 NO_SPEECH = 3
 """Exit status: recognition cannot run (no model configured, or it does not load)."""
