@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import click
 
-from ..ingest.follow import CLOSED_AFTER_S, END_AFTER_S, SETTLE_S, Follower
 from ..ingest.service import DEFAULT_STREAM, Ingestor, IngestRun
+from ..monitor.follow import CLOSED_AFTER_S, END_AFTER_S, SETTLE_S, Follower
 from .context import CliContext, parse_time, run_speech, until_signalled
 
 STREAM_NAME_LENGTH = 200  # ingest_streams.name

@@ -25,9 +25,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..errors import CaptureFormatError
+from ..ingest.service import Ingestor, IngestRun, describe_failure
 from ..storage.models import Capture
 from ..telephony.capture.files import CaptureSource, probe
-from .service import Ingestor, IngestRun, describe_failure
 
 SETTLE_S = 2.0
 CLOSED_AFTER_S = 60.0
