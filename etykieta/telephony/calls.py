@@ -24,7 +24,18 @@ from datetime import UTC, datetime
 from ..config import Directory, RingCadence
 from .events import LegEvent, LegStarted
 from .legs import EndCause, Leg, LegState, Refer
-from .records import CallRecord, LegRecord, TransferRecord
+from .records import (
+    CallRecord,
+    Direction,
+    LegRecord,
+    LegRole,
+    LinkKind,
+    Outcome,
+    TransferKind,
+    TransferOutcome,
+    TransferReason,
+    TransferRecord,
+)
 from .sipuri import NameAddr, SipUri, number_of
 
 # How long after a REFER the transferee's (or PBX's) INVITE to the target may start.
@@ -35,6 +46,16 @@ BUSY_CODES = frozenset({486, 600})
 NO_ANSWER_CODES = frozenset({408, 480})
 # Display names that hide the caller (RFC 3323 §4.1.1.3 suggests "Anonymous").
 ANONYMOUS_NAMES = frozenset({"anonymous", "unknown", "restricted", "withheld"})
+# Outcomes of a call that something picked up: they have a ring time and someone who answered.
+ANSWERED_OUTCOMES = frozenset({Outcome.ANSWERED, Outcome.VOICEMAIL})
+# Why a transfer failed, by how the target's unanswered leg ended (anything else: an error).
+TARGET_FAILURES: dict[Outcome, TransferReason] = {
+    Outcome.BUSY: TransferReason.BUSY,
+    Outcome.NO_ANSWER: TransferReason.NO_ANSWER,
+    Outcome.REJECTED: TransferReason.REJECTED,
+    Outcome.ABANDONED: TransferReason.CALLER_HUNG_UP,
+    Outcome.UNKNOWN: TransferReason.UNKNOWN,
+}
 
 
 @dataclass(slots=True)
@@ -49,9 +70,9 @@ class _Group:
     legs: list[Leg]
     caller_e164: str
     dialed_e164: str
-    roles: dict[str, str] = field(default_factory=dict)  # Call-ID → role
+    roles: dict[str, LegRole] = field(default_factory=dict)  # Call-ID → role
     refer_of: dict[str, Refer] = field(default_factory=dict)  # target leg Call-ID → its REFER
-    link: str = "single"
+    link: LinkKind = LinkKind.SINGLE
 
     @property
     def first(self) -> Leg:
@@ -62,6 +83,10 @@ class _Group:
 
     def last_end(self) -> float:
         return max((leg.ended_at or leg.last_seen) for leg in self.legs)
+
+
+# An open call a new leg belongs to: the call, the leg's role in it, and what linked it.
+_Found = tuple[_Group, LegRole, LinkKind]
 
 
 class CallAssembler:
@@ -128,14 +153,14 @@ class CallAssembler:
                  or self._by_numbers(leg, caller, dialed) or self._by_address(leg))
         if found is None:
             group = _Group([leg], caller, dialed)
-            group.roles[leg.call_id] = "caller"
+            group.roles[leg.call_id] = LegRole.CALLER
             self._groups.append(group)
             self._index(group, caller, dialed)
         else:
             group, role, how = found
             group.legs.append(leg)
             group.roles[leg.call_id] = role
-            if group.link == "single" or how == "ambiguous":
+            if group.link is LinkKind.SINGLE or how is LinkKind.AMBIGUOUS:
                 group.link = how
             self.stats.legs_linked += 1
         self._by_call_id[leg.call_id] = group
@@ -143,15 +168,15 @@ class CallAssembler:
         if leg.link_value:
             self._by_link.setdefault(leg.link_value, group)
 
-    def _by_header(self, leg: Leg) -> tuple[_Group, str, str] | None:
+    def _by_header(self, leg: Leg) -> _Found | None:
         if not leg.link_value:
             return None
         group = self._by_link.get(leg.link_value)
         if group is None or group not in self._groups:
             return None
-        return group, self._role_in(group, leg), "header"
+        return group, self._role_in(group, leg), LinkKind.HEADER
 
-    def _by_transfer(self, leg: Leg) -> tuple[_Group, str, str] | None:
+    def _by_transfer(self, leg: Leg) -> _Found | None:
         """The INVITE that carries out a REFER seen in an open call (RFC 3515, RFC 3891)."""
         target = self._extension_or_number(_number(leg.request_uri) or _number(leg.to_addr))
         for group in reversed(self._groups):
@@ -168,7 +193,7 @@ class CallAssembler:
                         group.refer_of[leg.call_id] = refer
                         if wanted is not None:
                             self._absorb(group, wanted)
-                        return group, "transfer", "refer"
+                        return group, LegRole.TRANSFER, LinkKind.REFER
         return None
 
     def _absorb(self, group: _Group, call_id: str) -> None:
@@ -179,11 +204,10 @@ class CallAssembler:
         self._groups.remove(other)
         for leg in other.legs:
             group.legs.append(leg)
-            group.roles[leg.call_id] = "consultation"
+            group.roles[leg.call_id] = LegRole.CONSULTATION
             self._by_call_id[leg.call_id] = group
 
-    def _by_numbers(self, leg: Leg, caller: str, dialed: str
-                    ) -> tuple[_Group, str, str] | None:
+    def _by_numbers(self, leg: Leg, caller: str, dialed: str) -> _Found | None:
         """A B2BUA's next leg of an open call: same caller (or same dialled external number)."""
         candidates = [g for g in self._by_caller.get(caller, ()) if self._may_link(g, leg)]
         if not candidates and not self.directory.is_extension(dialed):
@@ -196,12 +220,12 @@ class CallAssembler:
         if not pool:
             return None
         group = max(pool, key=lambda g: g.first.started_at)
-        how = "number" if len(pool) == 1 else "ambiguous"
-        if how == "ambiguous":
+        how = LinkKind.NUMBER if len(pool) == 1 else LinkKind.AMBIGUOUS
+        if how is LinkKind.AMBIGUOUS:
             self.stats.ambiguous_links += 1
         return group, self._role_in(group, leg), how
 
-    def _by_address(self, leg: Leg) -> tuple[_Group, str, str] | None:
+    def _by_address(self, leg: Leg) -> _Found | None:
         """A PBX's leg to a phone that does not show the caller's number (rewritten, hidden).
 
         It comes from the address a still-ringing caller leg went to, within the link window,
@@ -221,7 +245,7 @@ class CallAssembler:
             return None
         self.stats.ambiguous_links += 1
         group = max(pool, key=lambda g: g.first.started_at)
-        return group, self._role_in(group, leg), "ambiguous"
+        return group, self._role_in(group, leg), LinkKind.AMBIGUOUS
 
     def _may_link(self, group: _Group, leg: Leg) -> bool:
         first = group.first
@@ -235,12 +259,12 @@ class CallAssembler:
     def _from_pbx(self, group: _Group, leg: Leg) -> bool:
         return leg.src.ip == group.first.dst.ip or leg.src.ip in self.pbx_addresses
 
-    def _role_in(self, group: _Group, leg: Leg) -> str:
+    def _role_in(self, group: _Group, leg: Leg) -> LegRole:
         first = group.first
         answered = first.answered_at
         if answered is not None and leg.started_at > answered:
-            return "transfer"
-        return "phone"
+            return LegRole.TRANSFER
+        return LegRole.PHONE
 
     def _index(self, group: _Group, caller: str, dialed: str) -> None:
         self._by_caller.setdefault(caller, []).append(group)
@@ -310,23 +334,23 @@ class _CallBuilder:
         caller_ext = self.d.extension_of(caller) if caller else None
         dialed_ext = self.d.extension_of(dialed) if dialed else None
         if caller_ext is None:
-            direction = "inbound"
+            direction = Direction.INBOUND
         else:
-            direction = "internal" if dialed_ext is not None else "outbound"
+            direction = Direction.INTERNAL if dialed_ext is not None else Direction.OUTBOUND
         answering = self._answering_leg()
         answered_by = self.a.answering_extension(answering) if answering else None
         if answering is not None and answered_by is None:
             answered_by = _number(answering.callee_uri)  # an outside number picked up
         # the unit that owes the answer: the dialled one, or for outbound calls the caller's
-        unit_ext = caller_ext if direction == "outbound" else dialed_ext
-        if direction == "inbound" and unit_ext is None:
+        unit_ext = caller_ext if direction is Direction.OUTBOUND else dialed_ext
+        if direction is Direction.INBOUND and unit_ext is None:
             unit_ext = answered_by or self._first_phone_extension()
         unit = self.d.unit_of(unit_ext) if unit_ext else None
         outcome = self._outcome(answered_by)
-        ring_s = first.ring_seconds() if outcome in ("answered", "voicemail") else None
+        ring_s = first.ring_seconds() if outcome in ANSWERED_OUTCOMES else None
         rings = self.a.cadence.ring_number(ring_s) if ring_s is not None else None
         within = (self.a.cadence.within_target(rings)
-                  if rings is not None and outcome == "answered" else None)
+                  if rings is not None and outcome is Outcome.ANSWERED else None)
         transfers = self._transfers(answering, answered_by)
         return CallRecord(
             call_id=first.call_id,
@@ -338,7 +362,7 @@ class _CallBuilder:
             dialed=dialed,
             dialed_e164=self.d.normalise(dialed) if dialed else "",
             unit=unit.name if unit else None,
-            answered_by=answered_by if outcome in ("answered", "voicemail") else None,
+            answered_by=answered_by if outcome in ANSWERED_OUTCOMES else None,
             outcome=outcome,
             answered_at=_utc(first.answered_at) if first.answered_at is not None else None,
             ring_seconds=None if ring_s is None else round(ring_s, 3),
@@ -358,7 +382,7 @@ class _CallBuilder:
         )
 
     def _phone_legs(self) -> list[Leg]:
-        return [leg for leg in self.group.legs if self.group.roles[leg.call_id] == "phone"]
+        return [leg for leg in self.group.legs if self.group.roles[leg.call_id] is LegRole.PHONE]
 
     def _first_phone_extension(self) -> str | None:
         for leg in self._phone_legs():
@@ -379,12 +403,12 @@ class _CallBuilder:
             return max(phones, key=lambda leg: leg.answered_at or 0.0)
         return self.first
 
-    def _outcome(self, answered_by: str | None) -> str:
+    def _outcome(self, answered_by: str | None) -> Outcome:
         first = self.first
         if first.answered_at is not None:
             if answered_by is not None and self.d.non_person_at(answered_by) is not None:
-                return "voicemail"
-            return "answered"
+                return Outcome.VOICEMAIL
+            return Outcome.ANSWERED
         return _unanswered_outcome(first)
 
     def _transfers(self, answering: Leg | None, answered_by: str | None
@@ -399,51 +423,51 @@ class _CallBuilder:
                           else self.d.extension_of(_caller_number(leg) or ""))
                 target = _number(refer.refer_to.uri)
                 records.append(self._transfer(
-                    "attended" if refer.replaces else "blind", sender or answered_by,
+                    TransferKind.ATTENDED if refer.replaces else TransferKind.BLIND,
+                    sender or answered_by,
                     (self.d.extension_of(target) if target else None) or target,
                     refer.at, target_leg, refer))
         if not records and answering is not None and answering is not self.first:
             for leg in group.legs:
-                if group.roles[leg.call_id] == "transfer" and not group.refer_of.get(leg.call_id):
+                if (group.roles[leg.call_id] is LegRole.TRANSFER
+                        and not group.refer_of.get(leg.call_id)):
                     target = self.a.callee_extension(leg)
                     if target is not None and target != answered_by:
-                        records.append(self._transfer("pbx", answered_by, target,
+                        records.append(self._transfer(TransferKind.PBX, answered_by, target,
                                                       leg.started_at, leg, None))
         return records
 
-    def _transfer(self, kind: str, sender: str | None, target: str | None, at: float,
+    def _transfer(self, kind: TransferKind, sender: str | None, target: str | None, at: float,
                   target_leg: Leg | None, refer: Refer | None) -> TransferRecord:
         outcome, reason = self._transfer_outcome(target_leg, refer)
         return TransferRecord(kind=kind, from_extension=sender, target=target,
                               outcome=outcome, reason=reason, at=_utc(at),
-                              failed_at=None if outcome == "connected" else _utc(
+                              failed_at=None if outcome is TransferOutcome.CONNECTED else _utc(
                                   target_leg.ended_at if target_leg and target_leg.ended_at
                                    else at))
 
     def _transfer_outcome(self, target_leg: Leg | None, refer: Refer | None
-                          ) -> tuple[str, str | None]:
+                          ) -> tuple[TransferOutcome, TransferReason | None]:
         """T5: connected only when the target answered and the caller was still there."""
         caller_leg = self.first
         if target_leg is None:
             if refer is not None and refer.response is not None and refer.response >= 300:
-                return "failed", "refer_rejected"
-            return "failed", "no_target_leg"
+                return TransferOutcome.FAILED, TransferReason.REFER_REJECTED
+            return TransferOutcome.FAILED, TransferReason.NO_TARGET_LEG
         answered = target_leg.answered_at
         if answered is not None:
             # REFER to the caller's own UA: it calls the target itself, so it is on that leg
             caller_dialled = target_leg.src.ip == caller_leg.src.ip
             if caller_dialled or caller_leg.ended_at is None or caller_leg.ended_at >= answered:
-                return "connected", None
-            return "failed", "caller_hung_up"
+                return TransferOutcome.CONNECTED, None
+            return TransferOutcome.FAILED, TransferReason.CALLER_HUNG_UP
         if target_leg.end_cause is EndCause.CALLER_CANCEL or (
                 caller_leg.ended_at is not None and target_leg.ended_at is not None
                 and caller_leg.ended_at <= target_leg.ended_at
                 and caller_leg.end_cause in (EndCause.CALLER_BYE, EndCause.CALLER_CANCEL)):
-            return "failed", "caller_hung_up"
-        outcome = _unanswered_outcome(target_leg)
-        reason = {"busy": "busy", "no_answer": "no_answer", "rejected": "rejected",
-                  "abandoned": "caller_hung_up", "unknown": "unknown"}.get(outcome, "error")
-        return "failed", reason
+            return TransferOutcome.FAILED, TransferReason.CALLER_HUNG_UP
+        reason = TARGET_FAILURES.get(_unanswered_outcome(target_leg), TransferReason.ERROR)
+        return TransferOutcome.FAILED, reason
 
     def _leg_record(self, leg: Leg) -> LegRecord:
         return LegRecord(
@@ -466,23 +490,23 @@ class _CallBuilder:
         )
 
 
-def _unanswered_outcome(leg: Leg) -> str:
+def _unanswered_outcome(leg: Leg) -> Outcome:
     """Outcome of a leg that was never answered (issue #2's outcome table)."""
     cause = leg.end_cause
     if cause is EndCause.CALLER_CANCEL or cause is EndCause.CALLER_BYE:
-        return "abandoned"
+        return Outcome.ABANDONED
     if cause is EndCause.NO_RESPONSE:
-        return "failed"
+        return Outcome.FAILED
     status = leg.final_status
     if status is None or leg.state is LegState.UNKNOWN:
-        return "unknown"
+        return Outcome.UNKNOWN
     if status in BUSY_CODES:
-        return "busy"
+        return Outcome.BUSY
     if status in NO_ANSWER_CODES or status == 487:
-        return "no_answer"  # 487 without the caller's CANCEL: the PBX gave up ringing
+        return Outcome.NO_ANSWER  # 487 without the caller's CANCEL: the PBX gave up ringing
     if status >= 500 and status < 600:
-        return "failed"
-    return "rejected"
+        return Outcome.FAILED
+    return Outcome.REJECTED
 
 
 def _number(addr: NameAddr | SipUri | None) -> str | None:
