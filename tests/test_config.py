@@ -516,28 +516,7 @@ def test_normalise_without_outside_line_prefix(number: str, normalised: str) -> 
     assert Directory(load_settings(LAB)).normalise(number) == normalised
 
 
-# --- rings and business hours -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("seconds", "ring"), [(0, 1), (4.99, 1), (5.0, 2), (14.99, 3), (15, 4), (15.01, 4)]
-)
-def test_ring_number(seconds: float, ring: int) -> None:
-    assert RingCadence().ring_number(seconds) == ring
-
-
-def test_ring_number_follows_a_configured_cadence() -> None:
-    assert RingCadence(on_s=1.0, off_s=3.0).ring_number(8.5) == 3
-
-
-def test_negative_ring_time_is_a_misuse() -> None:
-    with pytest.raises(ValueError, match="ring time must be >= 0"):
-        RingCadence().ring_number(-0.1)
-
-
-def test_within_target() -> None:
-    cadence = RingCadence(target=3)
-    assert cadence.within_target(3) and not cadence.within_target(4)
+# --- business hours -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -47,29 +46,14 @@ class Organisation:
 
 @dataclass(frozen=True, slots=True)
 class RingCadence:
-    """Ringback cadence and the answer target of rule T3 (Polish default: 1 s on, 4 s off)."""
+    """Ringback cadence and the answer target of rule T3 (Polish default: 1 s on, 4 s off).
+
+    Rings are counted by :mod:`etykieta.telephony.rings`.
+    """
 
     on_s: float = 1.0
     off_s: float = 4.0
     target: int = 3
-
-    @property
-    def cycle_s(self) -> float:
-        """Seconds from the start of one ring to the start of the next."""
-        return self.on_s + self.off_s
-
-    def ring_number(self, ring_seconds: float) -> int:
-        """The ring that was sounding (or last sounded) after ``ring_seconds`` of ringing.
-
-        The first ring starts at 0 s, so 0 s → ring 1 and one full cycle → ring 2.
-        """
-        if ring_seconds < 0 or math.isnan(ring_seconds):
-            raise ValueError(f"ring time must be >= 0 s, got {ring_seconds}")
-        return math.floor(ring_seconds / self.cycle_s) + 1
-
-    def within_target(self, rings: int) -> bool:
-        """True if a call answered on ring ``rings`` meets the target (by the target-th ring)."""
-        return rings <= self.target
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from .records import (
     TransferReason,
     TransferRecord,
 )
+from .rings import ring_number, within_target
 from .sipuri import NameAddr, SipUri, number_of
 
 # How long after a REFER the transferee's (or PBX's) INVITE to the target may start.
@@ -348,8 +349,8 @@ class _CallBuilder:
         unit = self.d.unit_of(unit_ext) if unit_ext else None
         outcome = self._outcome(answered_by)
         ring_s = first.ring_seconds() if outcome in ANSWERED_OUTCOMES else None
-        rings = self.a.cadence.ring_number(ring_s) if ring_s is not None else None
-        within = (self.a.cadence.within_target(rings)
+        rings = ring_number(self.a.cadence, ring_s) if ring_s is not None else None
+        within = (within_target(self.a.cadence, rings)
                   if rings is not None and outcome is Outcome.ANSWERED else None)
         transfers = self._transfers(answering, answered_by)
         return CallRecord(
