@@ -50,16 +50,16 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from etykieta.speech.recognizer import RecognizerLease, VoskEngine, Window
-from etykieta.speech.service import closing_spans, recognition_job, speech_spans
-from etykieta.speech.vad import detect_voice
-from etykieta.speech.wav import read_wav
-from etykieta.speech.workers import (
+from etykieta.speech.audio.vad import detect_voice
+from etykieta.speech.audio.wav import read_wav
+from etykieta.speech.engine.recognizer import RecognizerLease, VoskEngine, Window
+from etykieta.speech.engine.workers import (
     RecognitionJob,
     RecognitionOutcome,
     RecognitionPool,
     _recognise,
 )
+from etykieta.speech.service import closing_spans, recognition_job, speech_spans
 
 AUDIO_SRC = Path(__file__).resolve().parent.parent / "tests" / "data" / "audio_src"
 RATE = 8000

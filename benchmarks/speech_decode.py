@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from etykieta.speech.audio import RtpStreamAssembler
-from etykieta.speech.codecs import Decoder, decoder_for
-from etykieta.speech.rtp import RtpPacket
-from etykieta.speech.vad import detect_voice
+from etykieta.speech.audio.assembler import RtpStreamAssembler
+from etykieta.speech.audio.codecs import Decoder, decoder_for
+from etykieta.speech.audio.rtp import RtpPacket
+from etykieta.speech.audio.vad import detect_voice
 
 AUDIO = Path(__file__).resolve().parent.parent / "tests" / "data" / "audio"
 CALL_S = 30.0
@@ -103,7 +103,7 @@ def _decode_all(decoder: Decoder, payloads: list[bytes]) -> int:
 def run_day(capture: Path, config: Path, media: bool) -> dict[str, Any]:
     """One pass of the analyzer over a day capture (in this process); what it cost."""
     from etykieta.config import load_settings
-    from etykieta.speech.collector import MediaCollector
+    from etykieta.speech.audio.collector import MediaCollector
     from etykieta.telephony.analyzer import SignallingAnalyzer
     from etykieta.telephony.capture.pcap_file import open_capture
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from .callbacks import BusinessCalendar
 from .callbacks.opening import calendar_for, obligation_for
 from .config import Directory, Settings
-from .speech.collector import CallAudio
-from .speech.greeting import GreetingResult
+from .speech.audio.collector import CallAudio
+from .speech.greeting.verdict import GreetingResult
 from .speech.service import (
     OPENING,
     Cause,

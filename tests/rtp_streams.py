@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from etykieta.speech.rtp import RtpPacket, TelephoneEvent
+from etykieta.speech.audio.rtp import RtpPacket, TelephoneEvent
 from etykieta.telephony.capture.pcap_file import open_capture
 from etykieta.telephony.packets import Datagram, PacketDecoder
 

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from etykieta.speech.audio import (
+from etykieta.speech.audio.assembler import (
     MediaStream,
     RenderedAudio,
     RtpStreamAssembler,
     StreamKey,
     aligned_correlation,
 )
-from etykieta.speech.codecs import ALAW_TABLE, ULAW_TABLE, g722_module
-from etykieta.speech.wav import read_wav, wav_bytes, write_wav
+from etykieta.speech.audio.codecs import ALAW_TABLE, ULAW_TABLE, g722_module
+from etykieta.speech.audio.wav import read_wav, wav_bytes, write_wav
 from etykieta.telephony.packets import Datagram, Endpoint
 from etykieta.telephony.sdp import SessionDescription
 from tests.rtp_streams import (

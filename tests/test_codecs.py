@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from etykieta.speech.audio import aligned_correlation
-from etykieta.speech.codecs import (
+from etykieta.speech.audio.assembler import aligned_correlation
+from etykieta.speech.audio.codecs import (
     ALAW_TABLE,
     ULAW_TABLE,
     G711Decoder,
     decoder_for,
     g722_module,
 )
-from etykieta.speech.wav import read_wav
+from etykieta.speech.audio.wav import read_wav
 
 AUDIO = Path(__file__).parent / "data" / "audio"
 needs_sox = pytest.mark.skipif(shutil.which("sox") is None, reason="needs sox")

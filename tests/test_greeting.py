@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 
 from etykieta.config import Directory, NameForm, Settings
-from etykieta.speech.greeting import (
+from etykieta.speech.greeting.transcript import Transcript, Word
+from etykieta.speech.greeting.verdict import (
     Element,
     GreetingResult,
     Source,
     Verdict,
     check_greeting,
 )
-from etykieta.speech.transcript import Transcript, Word
 
 from .conftest import DATA
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from etykieta.config import Settings
-from etykieta.speech.audio import aligned_correlation
-from etykieta.speech.collector import CallAudio, MediaCollector
-from etykieta.speech.vad import detect_voice, is_silent
-from etykieta.speech.wav import read_wav
+from etykieta.speech.audio.assembler import aligned_correlation
+from etykieta.speech.audio.collector import CallAudio, MediaCollector
+from etykieta.speech.audio.vad import detect_voice, is_silent
+from etykieta.speech.audio.wav import read_wav
 from etykieta.telephony.analyzer import SignallingAnalyzer
 from etykieta.telephony.capture.pcap_file import open_capture
 

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from etykieta.cli import main
-from etykieta.speech.audio import aligned_correlation
-from etykieta.speech.wav import read_wav
+from etykieta.speech.audio.assembler import aligned_correlation
+from etykieta.speech.audio.wav import read_wav
 from etykieta.storage import make_engine, make_sessionmaker
 from etykieta.storage.models import Greeting, SpeechJob
 from etykieta.telephony.capture.pcap_file import open_capture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etykieta.speech import polish
+from etykieta.speech.greeting import polish
 
 
 def test_fold_lowers_folds_diacritics_and_drops_punctuation() -> None:

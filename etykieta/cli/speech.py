@@ -15,7 +15,8 @@ from importlib import resources
 import click
 
 from ..config import Directory, Settings
-from ..speech.recognizer import SpeechUnavailableError, VoskEngine
+from ..speech.audio.wav import write_wav
+from ..speech.engine.recognizer import SpeechUnavailableError, VoskEngine
 from ..speech.requeue import RequeueSummary, requeue
 from ..speech.reread import AudioUnavailableError, audio_for_call
 from ..speech.service import (
@@ -26,7 +27,6 @@ from ..speech.service import (
     model_problem,
     queue_status,
 )
-from ..speech.wav import write_wav
 from .context import CliContext, parse_time, run_speech, unit_name
 
 NO_SPEECH = 3

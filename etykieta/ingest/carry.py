@@ -23,7 +23,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 
-from ..speech.collector import HeldDatagram
+from ..speech.audio.collector import HeldDatagram
 from ..telephony.packets import LINKTYPE_RAW, CapturedPacket, Transport
 from ..telephony.pipeline import SipExtractor
 from ..telephony.sip import SipMessage

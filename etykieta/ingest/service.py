@@ -35,7 +35,7 @@ from ..callbacks import BusinessCalendar
 from ..callbacks.opening import calendar_for
 from ..config import Directory, Settings
 from ..errors import CaptureFormatError
-from ..speech.collector import MediaCollector
+from ..speech.audio.collector import MediaCollector
 from ..storage.models import Call, Capture, IngestStream
 from ..storage.repository import refresh_callbacks
 from ..telephony.analyzer import SignallingAnalyzer

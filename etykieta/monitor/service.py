@@ -36,9 +36,9 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Directory, Settings
-from ..speech.collector import MediaCollector
+from ..speech.audio.collector import MediaCollector
+from ..speech.engine.workers import RecognitionPool
 from ..speech.service import PoolFactory, RunSummary, SpeechRunner, greeting_applies
-from ..speech.workers import RecognitionPool
 from ..storage.models import Capture
 from ..storage.repository import expire_callbacks
 from ..telephony.analyzer import SignallingAnalyzer

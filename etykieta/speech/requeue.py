@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import Settings
 from ..storage.models import Call, CallMedia, Greeting, SpeechJob
 from ..storage.repository import in_period
-from .collector import CallAudio
-from .greeting import GreetingResult
+from .audio.collector import CallAudio
+from .greeting.verdict import GreetingResult
 from .reread import (
     FilePlan,
     ReadRequest,

@@ -33,7 +33,7 @@ from ..telephony.capture.pcap_file import open_capture
 from ..telephony.media import Address, MediaRouter
 from ..telephony.packets import Datagram
 from ..telephony.pipeline import SipExtractor
-from .audio import RenderedAudio, RtpStreamAssembler
+from .audio.assembler import RenderedAudio, RtpStreamAssembler
 from .service import pcm_of
 
 LIVE_SOURCES = ("live:", "stream:")

@@ -35,13 +35,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import Directory, Settings
 from ..storage.models import Call, CallMedia, Greeting, SpeechJob
 from ..telephony.records import CallRecord
-from .audio import RenderedAudio
-from .collector import CallAudio
-from .greeting import GreetingResult, Verdict, check_greeting, closing_thanked
-from .recognizer import Span, Window
-from .transcript import Transcript
-from .vad import VoiceActivity, detect_voice, is_silent
-from .workers import RecognitionJob, RecognitionOutcome, RecognitionPool
+from .audio.assembler import RenderedAudio
+from .audio.collector import CallAudio
+from .audio.vad import VoiceActivity, detect_voice, is_silent
+from .engine.recognizer import Span, Window
+from .engine.workers import RecognitionJob, RecognitionOutcome, RecognitionPool
+from .greeting.transcript import Transcript
+from .greeting.verdict import GreetingResult, Verdict, check_greeting, closing_thanked
 
 log = logging.getLogger(__name__)
 BATCH_JOBS = 16

@@ -4,8 +4,8 @@ A *run* is the packets of one SSRC whose RTP timestamps share one origin (RFC 35
 sender that restarts its sequence or re-bases its clock starts a new run (RFC 3550 A.1,
 simplified in :func:`fit`). A run's timeline is anchored at an absolute time, so every packet's
 audio has a start time however late or out of order it arrived. :class:`RtpStreamAssembler
-<etykieta.speech.audio.RtpStreamAssembler>` builds runs and stores :data:`Entry` tuples;
-:mod:`etykieta.speech.render` reads them back.
+<etykieta.speech.audio.assembler.RtpStreamAssembler>` builds runs and stores :data:`Entry` tuples;
+:mod:`etykieta.speech.audio.render` reads them back.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import enum
 import struct
 from dataclasses import dataclass
 
-from etykieta.speech.rtp import (
+from etykieta.speech.audio.rtp import (
     COMFORT_NOISE,
     RTP_VERSION,
     SEQUENCE_MODULUS,

@@ -12,8 +12,8 @@ stored, and never more than ``max_packets``. Time stays bounded too: ``push`` re
 header only and keeps the datagram as it came; a payload is cut out, and decoded, only when a
 window over it is rendered, which most packets of a long call never are.
 
-Runs and their timelines are in :mod:`etykieta.speech.timeline`, the decoding of a window in
-:mod:`etykieta.speech.render`; their public names are importable from here as well.
+Runs and their timelines are in :mod:`etykieta.speech.audio.timeline`, the decoding of a window in
+:mod:`etykieta.speech.audio.render`; their public names are importable from here as well.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import chain
 
-from etykieta.speech.render import DEFAULT_SAMPLE_RATE, WARMUP_S, RenderedAudio, render_window
-from etykieta.speech.rtp import (
+from etykieta.speech.audio.render import DEFAULT_SAMPLE_RATE, WARMUP_S, RenderedAudio, render_window
+from etykieta.speech.audio.rtp import (
     RTCP_PACKET_TYPE_FIRST,
     RTCP_PACKET_TYPE_LAST,
     RTP_HEADER_LENGTH,
@@ -35,8 +35,8 @@ from etykieta.speech.rtp import (
     RtpPacket,
     is_rtcp,
 )
-from etykieta.speech.signals import aligned_correlation
-from etykieta.speech.timeline import (
+from etykieta.speech.audio.signals import aligned_correlation
+from etykieta.speech.audio.timeline import (
     COMFORT_NOISE_CLOCK_RATE,
     MAX_DROPOUT,
     MAX_MISORDER,

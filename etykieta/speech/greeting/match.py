@@ -13,7 +13,7 @@ How the elements of "Wydział …, [Urzędu Miejskiego,] imię nazwisko, dzień 
 
 Words under `MIN_WORD_CONF` never match. A matcher returns *occurrences*, the token indices an
 element was found at; which occurrence counts, and whether a grammar-pass match is believed, is
-`etykieta.speech.greeting`'s business.
+`etykieta.speech.greeting.verdict`'s business.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from etykieta.config import NameForm, Staff, Unit
-from etykieta.speech import polish
-from etykieta.speech.transcript import Transcript, Word
+from etykieta.speech.greeting import polish
+from etykieta.speech.greeting.transcript import Transcript, Word
 
 MIN_WORD_CONF = 0.5
 """Words the recogniser is less sure of than this do not count as greeting or casual words."""

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..telephony.events import LegAnswered, LegEvent, MediaMoved
-from ..telephony.media import MediaRouter
-from ..telephony.packets import Datagram
-from ..telephony.records import CallRecord
-from ..telephony.sdp import SessionDescription
-from .audio import MediaStream, RenderedAudio, RtpStreamAssembler
+from ...telephony.events import LegAnswered, LegEvent, MediaMoved
+from ...telephony.media import MediaRouter
+from ...telephony.packets import Datagram
+from ...telephony.records import CallRecord
+from ...telephony.sdp import SessionDescription
+from .assembler import MediaStream, RenderedAudio, RtpStreamAssembler
 
 SECURE_PROFILES = ("RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF")
 

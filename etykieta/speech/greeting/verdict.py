@@ -5,7 +5,7 @@ Pure: no audio, model, files or clock. The audio layer decides `Verdict.SILENT`,
 (`GreetingResult.without_speech`); `check_greeting` judges what the recogniser heard.
 
 The elements of "Wydział …, [Urzędu Miejskiego,] imię nazwisko, dzień dobry" are found by the
-matchers of `etykieta.speech.greeting_match`. The grammar pass only adds an element where the
+matchers of `etykieta.speech.greeting.match`. The grammar pass only adds an element where the
 free transcript supports it: a looser match of the same element overlapping it in time, or every
 grammar word at `GRAMMAR_ALONE_CONF` over free-transcript speech that says nothing else with
 confidence, and only when the free transcript found some element of its own (a grammar is not
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from etykieta.config import GreetingSettings, Staff, Unit
-from etykieta.speech import polish
-from etykieta.speech.greeting_match import (
+from etykieta.speech.greeting import polish
+from etykieta.speech.greeting.match import (
     DZIEN_DOBRY,
     DZIEN_DOBRY_SIMILARITY,
     DZIEN_DOBRY_WORDS,
@@ -46,7 +46,7 @@ from etykieta.speech.greeting_match import (
     thanked,
     tokenize,
 )
-from etykieta.speech.transcript import Transcript, Word
+from etykieta.speech.greeting.transcript import Transcript, Word
 
 __all__ = [  # the matching constants and types are re-exported: they were defined here
     "CONFIDENT_CONF", "DZIEN_DOBRY", "DZIEN_DOBRY_SIMILARITY", "DZIEN_DOBRY_WORDS",

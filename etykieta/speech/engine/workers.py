@@ -31,14 +31,14 @@ from types import TracebackType
 from typing import Literal
 
 from etykieta.errors import EtykietaError
-from etykieta.speech.recognizer import (
+from etykieta.speech.engine.recognizer import (
     RecognizerLease,
     Span,
     SpeechUnavailableError,
     VoskEngine,
     Window,
 )
-from etykieta.speech.transcript import Transcript
+from etykieta.speech.greeting.transcript import Transcript
 
 MAX_ATTEMPTS = 2
 """A job whose worker dies is run once more on a fresh worker, then reported failed."""
