@@ -38,13 +38,13 @@ from ..errors import CaptureFormatError
 from ..speech.audio.collector import MediaCollector
 from ..storage.models import Call, Capture, IngestStream
 from ..storage.repository import refresh_callbacks
+from ..storage.writer import CallWriter, Finished
 from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.files import CaptureSet, CaptureSource, probe
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.pcap_file import open_capture
 from ..telephony.packets import CapturedPacket, PacketDecoder, TcpSegment
 from ..telephony.records import CallRecord
-from ..writer import CallWriter, Finished
 from . import carry
 
 log = logging.getLogger(__name__)

@@ -41,11 +41,11 @@ from ..speech.engine.workers import RecognitionPool
 from ..speech.service import PoolFactory, RunSummary, SpeechRunner, greeting_applies
 from ..storage.models import Capture
 from ..storage.repository import expire_callbacks
+from ..storage.writer import CallWriter, Finished
 from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.live import LiveCaptureStats
 from ..telephony.packets import CapturedPacket
-from ..writer import CallWriter, Finished
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5

@@ -16,12 +16,12 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .callbacks import BusinessCalendar
-from .callbacks.opening import calendar_for, obligation_for
-from .config import Directory, Settings
-from .speech.audio.collector import CallAudio
-from .speech.greeting.verdict import GreetingResult
-from .speech.service import (
+from ..callbacks import BusinessCalendar
+from ..callbacks.opening import calendar_for, obligation_for
+from ..config import Directory, Settings
+from ..speech.audio.collector import CallAudio
+from ..speech.greeting.verdict import GreetingResult
+from ..speech.service import (
     OPENING,
     Cause,
     audio_verdict,
@@ -36,9 +36,9 @@ from .speech.service import (
     same_answer,
     stored_call,
 )
-from .storage.models import Call, CallMedia, Greeting, SpeechJob
-from .storage.repository import StoredCall, refresh_callbacks, store_calls
-from .telephony.records import CallRecord
+from ..telephony.records import CallRecord
+from .models import Call, CallMedia, Greeting, SpeechJob
+from .repository import StoredCall, refresh_callbacks, store_calls
 
 Finished = tuple[CallRecord, CallAudio | None]
 OpeningFate = Literal["queued", "decided", "stored"]
