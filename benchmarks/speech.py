@@ -52,6 +52,7 @@ import numpy.typing as npt
 
 from etykieta.speech.audio.vad import detect_voice
 from etykieta.speech.audio.wav import read_wav
+from etykieta.speech.engine.jobs import closing_spans, recognition_job, speech_spans
 from etykieta.speech.engine.recognizer import RecognizerLease, VoskEngine, Window
 from etykieta.speech.engine.workers import (
     RecognitionJob,
@@ -59,7 +60,6 @@ from etykieta.speech.engine.workers import (
     RecognitionPool,
     _recognise,
 )
-from etykieta.speech.service import closing_spans, recognition_job, speech_spans
 
 AUDIO_SRC = Path(__file__).resolve().parent.parent / "tests" / "data" / "audio_src"
 RATE = 8000

@@ -26,17 +26,16 @@ from etykieta.config import load_settings
 from etykieta.speech.audio.assembler import aligned_correlation
 from etykieta.speech.audio.vad import VoiceActivity
 from etykieta.speech.audio.wav import read_wav
-from etykieta.speech.engine.workers import RecognitionJob, RecognitionOutcome
-from etykieta.speech.greeting.transcript import Transcript
-from etykieta.speech.service import (
+from etykieta.speech.engine.jobs import (
     CLOSING_TAIL_S,
     SPEECH_PADDING_S,
-    PoolFactory,
-    SpeechRunner,
     closing_spans,
     recognition_job,
     speech_spans,
 )
+from etykieta.speech.engine.workers import RecognitionJob, RecognitionOutcome
+from etykieta.speech.greeting.transcript import Transcript
+from etykieta.speech.service import PoolFactory, SpeechRunner
 from etykieta.storage import make_engine, make_sessionmaker
 from etykieta.storage.models import SpeechJob
 

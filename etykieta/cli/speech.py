@@ -16,17 +16,12 @@ import click
 
 from ..config import Directory, Settings
 from ..speech.audio.wav import write_wav
+from ..speech.engine.model_conf import model_problem
 from ..speech.engine.recognizer import SpeechUnavailableError, VoskEngine
+from ..speech.greeting.gate import REQUEUED_BY_REQUEUE, REQUEUED_BY_RUN, Cause, expected_phrases
 from ..speech.requeue import RequeueSummary, requeue
 from ..speech.reread import AudioUnavailableError, audio_for_call
-from ..speech.service import (
-    REQUEUED_BY_REQUEUE,
-    REQUEUED_BY_RUN,
-    Cause,
-    expected_phrases,
-    model_problem,
-    queue_status,
-)
+from ..speech.service import queue_status
 from .context import CliContext, parse_time, run_speech, unit_name
 
 NO_SPEECH = 3

@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import Directory, Settings
 from ..speech.audio.collector import MediaCollector
 from ..speech.engine.workers import RecognitionPool
-from ..speech.service import PoolFactory, RunSummary, SpeechRunner, greeting_applies
+from ..speech.greeting.gate import greeting_applies
+from ..speech.service import PoolFactory, RunSummary, SpeechRunner
 from ..storage.models import Capture
 from ..storage.repository import expire_callbacks
 from ..storage.writer import CallWriter, Finished

@@ -26,6 +26,7 @@ from ..config import Settings
 from ..storage.models import Call, CallMedia, Greeting, SpeechJob
 from ..storage.repository import in_period
 from .audio.collector import CallAudio
+from .greeting.gate import Cause, audio_verdict, not_checked
 from .greeting.verdict import GreetingResult
 from .reread import (
     FilePlan,
@@ -38,15 +39,7 @@ from .reread import (
     read_requests,
     request_for,
 )
-from .service import (
-    CALL,
-    Cause,
-    audio_verdict,
-    greeting_row,
-    not_checked,
-    not_checked_for,
-    queue_job,
-)
+from .service import CALL, greeting_row, not_checked_for, queue_job
 
 STORE_BATCH = 50
 """Calls stored per transaction: a crash loses at most these reads, never a greeting."""

@@ -18,14 +18,12 @@ closing window (`closing_spans`, none when it is silent), both through one recog
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,12 +32,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Directory, Settings
 from ..storage.models import Call, CallMedia, Greeting, SpeechJob
-from ..telephony.records import CallRecord
 from .audio.assembler import RenderedAudio
 from .audio.collector import CallAudio
-from .audio.vad import VoiceActivity, detect_voice, is_silent
-from .engine.recognizer import Span, Window
+from .audio.wav import pcm_samples
+from .engine.jobs import closing_job, recognition_job
+from .engine.model_conf import model_problem
 from .engine.workers import RecognitionJob, RecognitionOutcome, RecognitionPool
+from .greeting.gate import (
+    MISSING_MODEL_PREFIX,
+    NO_MODEL_REASON,
+    RECOGNITION_FAILED_PREFIX,
+    REQUEUED_BY_REQUEUE,
+    Cause,
+    Unchecked,
+    expected_phrases,
+    not_checked,
+)
 from .greeting.transcript import Transcript
 from .greeting.verdict import GreetingResult, Verdict, check_greeting, closing_thanked
 
@@ -51,56 +59,6 @@ SAME_ANSWER_S = 0.5
 """Answer times within this are the same answer (they went through float and the database)."""
 CALL, OPENING, CLOSING = "call", "opening", "closing"
 """Kinds of speech job (see `SpeechJob`)."""
-GREETED_DIRECTIONS = frozenset({"inbound", "internal"})
-FIXED_PHRASES = ("dzień dobry", "dzień dobry państwu", "dziękuję", "do widzenia")
-SPEECH_PADDING_S = 0.3
-"""Audio kept on each side of a speech segment: the energy detector misses soft onsets and
-endings, and the recognizer needs some silence around a word."""
-CLOSING_TAIL_S = 4.0
-"""Speech decoded at the end of the closing window, where T10's "dziękuję" is said: enough for
-"Dziękuję." — the caller's answer — "Do widzenia, miłego dnia." (~3.4 s with padding). Whole
-spans are kept, so the last one is decoded even when it is longer."""
-
-
-class Cause(enum.StrEnum):
-    """Why a greeting is ``not_checked`` (``Greeting.details["cause"]``), machine-readable."""
-
-    NO_MODEL = "no_model"
-    """No model was configured (or none was at ``model_path``): ``speech run`` queues it
-    once there is one."""
-    RECOGNITION_FAILED = "recognition_failed"
-    """Its recognition job failed (``speech requeue --failed`` tries again)."""
-    NOT_CAPTURED = "not_captured"
-    """Part of the opening window was said while the live monitor was not listening."""
-    CAPTURE_GONE = "capture_gone"
-    """Queued again, but a capture file holding its windows is gone or unreadable
-    (``speech requeue`` tries again, e.g. once the file is restored)."""
-    NO_RTP_FOUND = "no_rtp_found"
-    """Queued again, but its capture files no longer hold its RTP (``speech requeue`` tries
-    again)."""
-    AUDIO_NOT_KEPT = "audio_not_kept"
-    """Heard by the live monitor, whose audio is not kept in any file: never to be had again."""
-
-
-REQUEUED_BY_RUN = frozenset({Cause.NO_MODEL})
-"""What ``speech run`` queues again by itself when a model is configured now."""
-REQUEUED_BY_REQUEUE = frozenset({Cause.NO_MODEL, Cause.CAPTURE_GONE, Cause.NO_RTP_FOUND})
-"""What ``speech requeue`` queues again (``--failed`` adds `Cause.RECOGNITION_FAILED`)."""
-NO_MODEL_REASON = "no speech model configured ([speech] model_path)"
-MISSING_MODEL_PREFIX = "no Vosk model at "
-RECOGNITION_FAILED_PREFIX = "recognition failed: "
-
-
-@dataclass(frozen=True, slots=True)
-class Unchecked(GreetingResult):
-    """A ``not_checked`` verdict with its `Cause` (stored in ``Greeting.details``)."""
-
-    cause: Cause = field(kw_only=True)
-
-
-def not_checked(reason: str, cause: Cause) -> Unchecked:
-    """The ``not_checked`` verdict for ``reason``, marked with why (see `Cause`)."""
-    return Unchecked(verdict=Verdict.NOT_CHECKED, reason=reason, thanked=None, cause=cause)
 
 
 def not_checked_for(causes: Iterable[Cause]) -> ColumnElement[bool]:
@@ -120,92 +78,6 @@ def not_checked_for(causes: Iterable[Cause]) -> ColumnElement[bool]:
     matches = marked.in_([c.value for c in wanted])
     return and_(Greeting.verdict == Verdict.NOT_CHECKED.value,
                 matches if unmarked is None else or_(matches, unmarked))
-
-
-def greeting_applies(record: CallRecord) -> bool:
-    """T1 applies when a staff member answered someone who called in."""
-    return record.outcome == "answered" and record.direction in GREETED_DIRECTIONS
-
-
-def audio_verdict(audio: CallAudio | None) -> GreetingResult | None:
-    """The verdict the audio alone decides, or None when there is speech to recognise."""
-    if audio is None or audio.opening is None:
-        reason = audio.reason if audio is not None else "no answering leg"
-        return GreetingResult.without_speech(Verdict.NO_AUDIO, reason or "no media")
-    opening = audio.opening
-    if opening.unsupported_codec is not None:
-        return GreetingResult.without_speech(
-            Verdict.UNSUPPORTED_CODEC, f"codec {opening.unsupported_codec} cannot be decoded")
-    if opening.speech_packets == 0:
-        return GreetingResult.without_speech(
-            Verdict.NO_AUDIO, "no RTP from the answering phone in the capture")
-    if is_silent(detect_voice(opening.pcm, opening.sample_rate)):
-        return GreetingResult.without_speech(Verdict.SILENT, "no speech in the opening window")
-    return None
-
-
-def model_problem(settings: Settings) -> str | None:
-    """Why recognition cannot run with this config, or None if a model is there to load."""
-    path = settings.speech.model_path
-    if not path:
-        return NO_MODEL_REASON
-    if not (Path(path) / "conf").is_dir() and not (Path(path) / "am").is_dir():
-        return f"{MISSING_MODEL_PREFIX}{path}"
-    return None
-
-
-def expected_phrases(settings: Settings, directory: Directory, extension: str | None
-                     ) -> tuple[str, ...]:
-    """What the answering person is expected to say: the grammar of the biased pass."""
-    phrases: list[str] = [settings.organisation.name, *FIXED_PHRASES,
-                          *settings.greeting.casual_words]
-    if extension is not None:
-        unit = directory.unit_of(extension)
-        if unit is not None:
-            phrases += unit.aliases
-        staff = directory.staff_at(extension)
-        if staff is not None:
-            phrases += [f"{staff.first_name} {staff.last_name}", staff.last_name]
-    return tuple(dict.fromkeys(p.lower() for p in phrases))
-
-
-def speech_spans(activity: VoiceActivity, padding_s: float = SPEECH_PADDING_S
-                 ) -> tuple[Span, ...]:
-    """The speech segments of a window, padded, merged where the paddings meet."""
-    spans: list[Span] = []
-    for start, end in activity.segments:
-        start = round(max(0.0, start - padding_s), 6)
-        end = round(min(activity.duration_s, end + padding_s), 6)
-        if spans and start <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], end)
-        else:
-            spans.append((start, end))
-    return tuple(spans)
-
-
-def closing_spans(activity: VoiceActivity, tail_s: float = CLOSING_TAIL_S) -> tuple[Span, ...]:
-    """The last speech spans of a closing window, up to ``tail_s`` of them; none if silent."""
-    if is_silent(activity):
-        return ()
-    kept: list[Span] = []
-    total_s = 0.0
-    for start, end in reversed(speech_spans(activity)):
-        total_s += end - start
-        if kept and total_s > tail_s:
-            break
-        kept.append((start, end))
-    return tuple(reversed(kept))
-
-
-def recognition_job(job_id: int, opening: bytes, closing: bytes | None, rate: int,
-                    phrases: tuple[str, ...]) -> RecognitionJob:
-    """The work for one queued call: its windows (stored PCM) trimmed to what is judged."""
-    opening_spans = speech_spans(detect_voice(_samples(opening), rate))
-    closing_window = None
-    if closing is not None:
-        closing_window = Window(closing, rate, closing_spans(detect_voice(_samples(closing), rate)))
-    return RecognitionJob(job_id, opening, rate, phrases=phrases, spans=opening_spans,
-                          closing=closing_window)
 
 
 def pack_pcm(audio: RenderedAudio | None) -> bytes | None:
@@ -519,9 +391,7 @@ class SpeechRunner:
                 claimed = batch[job.id]
                 if claimed.kind == CLOSING:
                     if job.closing is not None:
-                        closing = unpack_pcm(job.closing)
-                        spans = closing_spans(detect_voice(_samples(closing), job.sample_rate))
-                        yield RecognitionJob(job.id, closing, job.sample_rate, spans=spans)
+                        yield closing_job(job.id, unpack_pcm(job.closing), job.sample_rate)
                     continue
                 if job.opening is None:
                     continue  # judged as failed: "no outcome"
@@ -601,8 +471,5 @@ class SpeechRunner:
 
 def pcm_of(blob: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
     """The int16 samples of a stored window."""
-    return _samples(unpack_pcm(blob))
+    return pcm_samples(unpack_pcm(blob))
 
-
-def _samples(pcm: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
-    return np.frombuffer(pcm, dtype="<i2").astype(np.int16)

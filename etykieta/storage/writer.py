@@ -20,16 +20,13 @@ from ..callbacks import BusinessCalendar
 from ..callbacks.opening import calendar_for, obligation_for
 from ..config import Directory, Settings
 from ..speech.audio.collector import CallAudio
+from ..speech.engine.model_conf import model_problem
+from ..speech.greeting.gate import Cause, audio_verdict, greeting_applies, not_checked
 from ..speech.greeting.verdict import GreetingResult
 from ..speech.service import (
     OPENING,
-    Cause,
-    audio_verdict,
-    greeting_applies,
     greeting_row,
     link_live_greetings,
-    model_problem,
-    not_checked,
     queue_closing,
     queue_job,
     queue_opening,

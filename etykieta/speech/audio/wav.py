@@ -1,7 +1,8 @@
 """16-bit PCM mono WAV files (RIFF WAVE, ``WAVE_FORMAT_PCM``) through the stdlib ``wave`` module.
 
 :func:`wav_bytes` builds a file in memory; :func:`write_wav` and :func:`read_wav` take a path or
-an open binary file, so the caller decides where the bytes go.
+an open binary file, so the caller decides where the bytes go; :func:`pcm_samples` reads the
+frames without the file around them.
 """
 
 from __future__ import annotations
@@ -59,4 +60,9 @@ def read_wav(source: Target) -> tuple[npt.NDArray[np.int16], int]:
             rate = wav.getframerate()
     except (wave.Error, EOFError) as error:
         raise ValueError(f"not a PCM WAV file: {error}") from None
-    return np.frombuffer(frames, dtype="<i2").astype(np.int16), rate
+    return pcm_samples(frames), rate
+
+
+def pcm_samples(pcm: bytes) -> npt.NDArray[np.int16]:
+    """The samples of raw 16-bit little-endian PCM (a WAV file's frames, a stored window)."""
+    return np.frombuffer(pcm, dtype="<i2").astype(np.int16)

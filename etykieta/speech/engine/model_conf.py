@@ -1,9 +1,13 @@
-"""What a Vosk model's Kaldi config files say: the sample rate and the decoder's frame length."""
+"""Whether a Vosk model is configured, and what its Kaldi config files say: the sample rate and
+the decoder's frame length."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from ...config import Settings
+from ..greeting.gate import MISSING_MODEL_PREFIX, NO_MODEL_REASON
 
 DEFAULT_SAMPLE_RATE = 16000
 """Kaldi's default ``--sample-frequency`` when the model's mfcc.conf does not set one."""
@@ -11,6 +15,16 @@ MFCC_CONF = Path("conf") / "mfcc.conf"
 MODEL_CONF = Path("conf") / "model.conf"
 DEFAULT_FRAME_SHIFT_MS = 10.0
 """Kaldi's default ``--frame-shift`` of the features."""
+
+
+def model_problem(settings: Settings) -> str | None:
+    """Why recognition cannot run with this config, or None if a model is there to load."""
+    path = settings.speech.model_path
+    if not path:
+        return NO_MODEL_REASON
+    if not (Path(path) / "conf").is_dir() and not (Path(path) / "am").is_dir():
+        return f"{MISSING_MODEL_PREFIX}{path}"
+    return None
 
 
 def model_sample_rate(model_path: Path) -> int:
