@@ -8,7 +8,6 @@ DEMO_DB := sqlite:///var/etykieta.db
 # the lab's office day plus its PBX, transfer and audio calls
 DEMO_CAPTURES := $(sort $(wildcard tests/data/calls/demo_*.pcap tests/data/calls/b2bua_*.pcap \
 	tests/data/calls/transfer_*.pcap tests/data/calls/audio_*.pcap))
-export ETYKIETA_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: demo test deps lab benchmark lint clean
 
@@ -27,9 +26,11 @@ demo: $(STAMP)
 deps:
 	bash scripts/install-deps.sh test
 
+# PostgreSQL: a role and database of the suite's own (scripts/ensure-postgres.sh), or the
+# ETYKIETA_TEST_DATABASE_URL given; `make test ETYKIETA_TEST_DATABASE_URL=` runs SQLite only.
 test: $(STAMP) deps
-	bash scripts/ensure-postgres.sh
-	$(PY) -m pytest -q
+	url="$$(bash scripts/ensure-postgres.sh)" && \
+	  ETYKIETA_TEST_DATABASE_URL="$$url" $(PY) -m pytest -q
 
 lab: $(STAMP) deps
 	bash tests/lab/make_captures.sh
