@@ -76,12 +76,14 @@ def test_calls_filters_by_unit_and_period(db_url: str) -> None:
 
 
 def test_calls_csv_and_table(db_url: str) -> None:
-    run(db_url, "ingest", str(CALLS / "direct_busy.pcap"))
-    _, out, _ = run(db_url, "calls", "--format", "csv")
+    run(db_url, "ingest", str(CALLS / "direct_busy.pcap"))  # its callback is due at 14:00
+    _, out, _ = run(db_url, "calls", "--format", "csv", "--as-of", "2026-11-18T12:00")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert rows[0]["outcome"] == "busy" and rows[0]["callback_status"] in ("pending", "missed")
-    _, out, _ = run(db_url, "calls", "--format", "table")
-    assert "busy" in out and "Wydział Komunikacji" in out
+    assert rows[0]["outcome"] == "busy" and rows[0]["callback_status"] == "pending"
+    _, out, _ = run(db_url, "calls", "--format", "table", "--as-of", "2026-11-18T15:00")
+    row = out.splitlines()[-1].split()
+    assert "busy" in row and "missed" in row and "pending" not in row
+    assert "Wydział Komunikacji" in out
 
 
 def test_calls_takes_a_unit_by_any_alias(db_url: str) -> None:

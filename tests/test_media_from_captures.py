@@ -9,8 +9,11 @@ no RTP gives no packets, and G.729 is named as unsupported.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 from etykieta.config import Settings
@@ -63,10 +66,38 @@ def test_the_opening_window_is_what_the_employee_said(case: str, codec: str,
     assert first is not None and low - 0.1 <= first <= high + 0.1
 
 
+def _seq_rule(rule: str) -> Callable[[int], bool]:
+    """A scenario's rule on RTP sequence numbers, ``seq % 32 == 5 or seq % 64 == 40``."""
+    terms = [(int(m), int(r)) for m, r in re.findall(r"seq % (\d+) == (\d+)", rule)]
+    assert terms, rule
+    return lambda seq: any(seq % modulus == rest for modulus, rest in terms)
+
+
+def _zero_runs(pcm: Any) -> list[tuple[int, int]]:
+    """(first sample, length) of each stretch of exact zeros: A-law decodes to none of them."""
+    zero = np.concatenate(([0], (np.asarray(pcm) == 0).astype(np.int8), [0]))
+    edges = np.flatnonzero(np.diff(zero))
+    return [(int(a), int(b - a)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def test_loss_is_silence_of_the_right_length(lab_settings: Settings) -> None:
-    audio, _ = _audio_of("audio_loss_reorder", lab_settings)
-    assert audio.opening is not None
-    assert audio.opening.lost_packets > 0 and audio.opening.reordered > 0
+    audio, facts = _audio_of("audio_loss_reorder", lab_settings)
+    opening = audio.opening
+    assert opening is not None and opening.codec == "PCMA"
+    lost, late = (_seq_rule(facts["impairment"][key]) for key in ("lost_seq", "late_seq"))
+    # the phone's stream numbers its 20 ms packets from 0: the window holds the first
+    # `packets` sequence numbers that got through, and the lost ones among them
+    arrived = [seq for seq in range(2 * opening.packets) if not lost(seq)][: opening.packets]
+    missing = [seq for seq in range(arrived[-1]) if lost(seq)]
+    assert opening.lost_packets == len(missing) > 0
+    assert opening.reordered == sum(map(late, arrived)) > 0
+    samples = opening.sample_rate // 50
+    runs = _zero_runs(opening.pcm)
+    lead = runs[0][1] if runs and runs[0][0] == 0 else 0  # from the answer to the first packet
+    assert lead < samples
+    # each lost packet is silence of exactly its 20 ms, where its audio belonged; nothing else
+    assert [run for run in runs if run[0] > 0] == [(lead + seq * samples, samples)
+                                                   for seq in missing]
 
 
 def test_the_closing_window_holds_the_thanks(lab_settings: Settings) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,32 +22,38 @@ FUZZ = settings(max_examples=300, deadline=250)
 SIP_ALPHABET = 'sip:tel+@[]<>;,=?&%"\\ \t\r\n:/.-0123456789abcdefABCDEF*#'
 
 
+def _accessors() -> dict[str, Any]:
+    """Every property of SipMessage with its declared return type, found on the class itself."""
+    return {name: get_type_hints(member.fget)["return"]
+            for name, member in inspect.getmembers(SipMessage)
+            if isinstance(member, property) and member.fget is not None}
+
+
+ACCESSORS = _accessors()
+
+
+def conforms(value: object, hint: Any) -> bool:
+    """Whether ``value`` is of the annotated type ``hint`` (a class, a union, a list, a tuple)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        return any(conforms(value, arg) for arg in args)
+    if origin in (list, tuple):
+        assert origin is list or args[1:] == (Ellipsis,), f"unhandled annotation {hint}"
+        return isinstance(value, origin) and all(conforms(item, args[0]) for item in value)
+    assert origin is None, f"unhandled annotation {hint}"
+    return isinstance(value, hint)
+
+
 def exercise(msg: SipMessage) -> None:
-    """Touch every accessor: on a message that parsed, none of them may raise."""
+    """Touch every accessor: on a message that parsed, none raises and each gives its type."""
     assert all(isinstance(anomaly, str) and anomaly for anomaly in msg.anomalies)
     msg.via_count()
     for name in ("via", "contact", "x-unknown", "m"):
         msg.header(name)
         msg.header_values(name)
-    accessors = (
-        msg.vias,
-        msg.contact,
-        msg.content_type,
-        msg.p_asserted_identity,
-        msg.diversion,
-        msg.history_info,
-        msg.refer_to,
-        msg.refer_replaces,
-        msg.referred_by,
-        msg.replaces,
-        msg.event,
-        msg.subscription_state,
-        msg.reasons,
-        msg.sipfrag_status,
-        msg.sdp,
-        msg.sdp_error,
-    )
-    assert len(accessors) == 16
+    for name, returns in ACCESSORS.items():
+        value = getattr(msg, name)
+        assert conforms(value, returns), f"{name} gave {value!r}, not a {returns}"
     if msg.request_uri is not None:
         assert SipUri.parse(str(msg.request_uri)) == msg.request_uri
 
@@ -54,6 +64,16 @@ def parse_or_reject(data: bytes) -> None:
     except ValueError:
         return
     exercise(msg)
+
+
+def test_the_accessors_are_read_from_the_class() -> None:
+    assert {"is_request", "vias", "contact", "refer_replaces", "sipfrag_status", "sdp",
+            "sdp_error"} <= ACCESSORS.keys()
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.txt")), ids=lambda path: path.stem)
+def test_every_accessor_of_each_fixture_gives_its_type(path: Path) -> None:
+    parse_or_reject(path.read_bytes())
 
 
 @FUZZ
