@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from etykieta.cli import main
 from etykieta.config import load_settings
+from etykieta.monitor.speech import PoolFactory, SpeechRunner
 from etykieta.speech.audio.assembler import aligned_correlation
 from etykieta.speech.audio.vad import VoiceActivity
 from etykieta.speech.audio.wav import read_wav
@@ -35,7 +36,6 @@ from etykieta.speech.engine.jobs import (
 )
 from etykieta.speech.engine.workers import RecognitionJob, RecognitionOutcome
 from etykieta.speech.greeting.transcript import Transcript
-from etykieta.speech.service import PoolFactory, SpeechRunner
 from etykieta.storage import make_engine, make_sessionmaker
 from etykieta.storage.models import SpeechJob
 

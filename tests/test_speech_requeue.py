@@ -21,11 +21,11 @@ from sqlalchemy import select
 
 from etykieta.cli import main
 from etykieta.config import load_settings
+from etykieta.monitor.speech import PoolFactory, SpeechRunner
 from etykieta.speech.audio.wav import read_wav
 from etykieta.speech.greeting.gate import REQUEUED_BY_RUN
 from etykieta.speech.requeue import requeue
 from etykieta.speech.reread import CaptureFile, plan_files, read_window
-from etykieta.speech.service import PoolFactory, SpeechRunner
 from etykieta.storage import make_engine, make_sessionmaker
 from etykieta.storage.models import Call, Capture, Greeting, SpeechJob
 from etykieta.telephony.capture.pcap_file import open_capture

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Directory, Settings, load_settings
 from ..errors import ConfigError
+from ..monitor.speech import SpeechRunner
 from ..speech.engine.recognizer import SpeechUnavailableError
-from ..speech.service import SpeechRunner
 from ..storage.db import (
     DatabaseUnavailableError,
     make_sessionmaker,

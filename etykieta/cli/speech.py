@@ -21,7 +21,7 @@ from ..speech.engine.recognizer import SpeechUnavailableError, VoskEngine
 from ..speech.greeting.gate import REQUEUED_BY_REQUEUE, REQUEUED_BY_RUN, Cause, expected_phrases
 from ..speech.requeue import RequeueSummary, requeue
 from ..speech.reread import AudioUnavailableError, audio_for_call
-from ..speech.service import queue_status
+from ..storage.speech_queue import queue_status
 from .context import CliContext, parse_time, run_speech, unit_name
 
 NO_SPEECH = 3

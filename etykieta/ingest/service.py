@@ -143,7 +143,7 @@ class Ingestor:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.writer = CallWriter(settings, sessions, directory=self.directory,
                                  calendar=calendar or calendar_for(settings.business_hours),
-                                 clock=self.clock)
+                                 clock=lambda: datetime.now(UTC), as_of=self.clock)
 
     def ingest_file(self, path: str | os.PathLike[str]) -> IngestSummary:
         """Ingest one capture file. Raises before storing anything if it is not a capture."""

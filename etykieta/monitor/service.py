@@ -39,7 +39,6 @@ from ..config import Directory, Settings
 from ..speech.audio.collector import MediaCollector
 from ..speech.engine.workers import RecognitionPool
 from ..speech.greeting.gate import greeting_applies
-from ..speech.service import PoolFactory, RunSummary, SpeechRunner
 from ..storage.models import Capture
 from ..storage.repository import expire_callbacks
 from ..storage.writer import CallWriter, Finished
@@ -47,6 +46,7 @@ from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.live import LiveCaptureStats
 from ..telephony.packets import CapturedPacket
+from .speech import PoolFactory, RunSummary, SpeechRunner
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5
@@ -128,7 +128,8 @@ class Monitor:
         self.sessions = sessions
         self.source = source
         self.directory = directory or Directory(settings)
-        self.writer = CallWriter(settings, sessions, directory=self.directory, live=True)
+        self.writer = CallWriter(settings, sessions, clock=lambda: datetime.now(UTC),
+                                 directory=self.directory, live=True)
         self.runner = (SpeechRunner(settings, sessions, directory=self.directory,
                                     pool_factory=pool_factory)
                        if speech and self.writer.model_problem is None else None)

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import Settings
 from ..storage.models import Call, CallMedia, Greeting, SpeechJob
 from ..storage.repository import in_period
+from ..storage.speech_queue import CALL, greeting_row, not_checked_for, queue_job
 from .audio.collector import CallAudio
 from .greeting.gate import Cause, audio_verdict, not_checked
 from .greeting.verdict import GreetingResult
@@ -39,7 +40,6 @@ from .reread import (
     read_requests,
     request_for,
 )
-from .service import CALL, greeting_row, not_checked_for, queue_job
 
 STORE_BATCH = 50
 """Calls stored per transaction: a crash loses at most these reads, never a greeting."""
@@ -224,7 +224,7 @@ def _replace_greeting(session: Session, item: _Unchecked, result: GreetingResult
     assert call.greeting is not None
     session.delete(call.greeting)
     session.flush()
-    call.greeting = greeting_row(result)
+    call.greeting = greeting_row(result, checked_at=datetime.now(UTC))
     return True
 
 
@@ -236,7 +236,7 @@ def _queue(session: Session, item: _Unchecked, audio: CallAudio) -> bool:
     session.execute(delete(SpeechJob).where(SpeechJob.call_pk == call.id,
                                             SpeechJob.kind == CALL,
                                             SpeechJob.status == "failed"))
-    job = queue_job(audio)
+    job = queue_job(audio, created_at=datetime.now(UTC))
     job.call_pk = call.id
     session.add(job)
     return True

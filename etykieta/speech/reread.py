@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..errors import CaptureFormatError, EtykietaError
 from ..storage.models import Call, CallMedia, Capture
+from ..storage.speech_queue import pcm_of
 from ..telephony.capture.pcap_file import open_capture
 from ..telephony.media import Address, MediaRouter
 from ..telephony.packets import Datagram
 from ..telephony.pipeline import SipExtractor
 from .audio.assembler import RenderedAudio, RtpStreamAssembler
-from .service import pcm_of
 
 LIVE_SOURCES = ("live:", "stream:")
 """How the live monitor names its capture: nothing to read again."""

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..callbacks import BusinessCalendar
@@ -23,19 +22,20 @@ from ..speech.audio.collector import CallAudio
 from ..speech.engine.model_conf import model_problem
 from ..speech.greeting.gate import Cause, audio_verdict, greeting_applies, not_checked
 from ..speech.greeting.verdict import GreetingResult
-from ..speech.service import (
-    OPENING,
+from ..telephony.records import CallRecord
+from .models import Call, CallMedia
+from .repository import StoredCall, refresh_callbacks, store_calls
+from .speech_queue import (
     greeting_row,
+    judged_live,
     link_live_greetings,
+    live_greeting_row,
     queue_closing,
     queue_job,
     queue_opening,
     same_answer,
     stored_call,
 )
-from ..telephony.records import CallRecord
-from .models import Call, CallMedia, Greeting, SpeechJob
-from .repository import StoredCall, refresh_callbacks, store_calls
 
 Finished = tuple[CallRecord, CallAudio | None]
 OpeningFate = Literal["queued", "decided", "stored"]
@@ -56,11 +56,13 @@ class CallWriter:
     """Stores finished calls; one per database and configuration."""
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], *,
+                 clock: Callable[[], datetime], as_of: Callable[[], datetime] | None = None,
                  directory: Directory | None = None,
-                 calendar: BusinessCalendar | None = None, live: bool = False,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 calendar: BusinessCalendar | None = None, live: bool = False) -> None:
         self.settings = settings
         self.clock = clock
+        """The wall clock: when a speech job is queued, a greeting judged from its audio."""
+        self.as_of = as_of or clock
         """The time callbacks are judged at (``ingest --as-of`` sets one)."""
         self.live = live
         """Greetings may have been judged before their call is stored (the monitor); a file's
@@ -113,7 +115,7 @@ class CallWriter:
         if new_rows and self.live:
             link_live_greetings(session, (row.media.leg_call_id for row in new_rows
                                           if row.media is not None))
-        refresh_callbacks(session, self.clock(), numbers)
+        refresh_callbacks(session, self.as_of(), numbers)
         return result
 
     def queue_opening(self, audio: CallAudio, extension: str | None, answered_at: float
@@ -127,15 +129,13 @@ class CallWriter:
         verdict = self._verdict_without_speech(audio)
         with self.sessions.begin() as session:
             if (stored_call(session, audio.leg_call_id, at) is not None
-                    or self._judged_live(session, audio.leg_call_id, at)):
+                    or judged_live(session, audio.leg_call_id, at)):
                 return "stored"
             if verdict is not None:
-                row = greeting_row(verdict)
-                row.thanked = None
-                row.leg_call_id, row.answered_at = audio.leg_call_id, at
-                session.add(row)
+                session.add(live_greeting_row(verdict, audio.leg_call_id, at,
+                                              checked_at=self.clock()))
                 return "decided"
-            session.add(queue_opening(audio, extension, at))
+            session.add(queue_opening(audio, extension, at, created_at=self.clock()))
             return "queued"
 
     def _attach_speech(self, session: Session, row: Call, record: CallRecord,
@@ -144,18 +144,19 @@ class CallWriter:
         leg = record.answering_leg
         if leg is not None and leg.answered_at is not None:
             row.media = _media_row(record, audio)
-            if self.live and self._judged_live(session, leg.call_id, leg.answered_at):
+            if self.live and judged_live(session, leg.call_id, leg.answered_at):
                 # the opening was queued (or judged) while the call went on: only the closing
                 # window is left, for T10 (and only if a model can hear it)
                 if audio is not None and audio.closing is not None and self.model_problem is None:
-                    row.speech_jobs.append(queue_closing(audio.closing))
+                    row.speech_jobs.append(queue_closing(audio.closing,
+                                                         created_at=self.clock()))
                 return False
         verdict = self._verdict_without_speech(audio)
         if verdict is not None:
-            row.greeting = greeting_row(verdict)
+            row.greeting = greeting_row(verdict, checked_at=self.clock())
             return False
         assert audio is not None
-        row.speech_jobs.append(queue_job(audio))
+        row.speech_jobs.append(queue_job(audio, created_at=self.clock()))
         return True
 
     def _follow_speech(self, session: Session, stored: StoredCall, record: CallRecord,
@@ -178,7 +179,7 @@ class CallWriter:
                 return False
             _update_media(row, record, audio)
             if audio is not None and audio.closing is not None and self.model_problem is None:
-                row.speech_jobs.append(queue_closing(audio.closing))
+                row.speech_jobs.append(queue_closing(audio.closing, created_at=self.clock()))
             return False
         row.greeting = None
         row.speech_jobs = []
@@ -204,15 +205,6 @@ class CallWriter:
         if verdict is None and self.model_problem is not None:
             verdict = not_checked(self.model_problem, Cause.NO_MODEL)
         return verdict
-
-    @staticmethod
-    def _judged_live(session: Session, leg_call_id: str, answered_at: datetime) -> bool:
-        """Whether the monitor already queued or judged this leg's opening window."""
-        jobs = select(SpeechJob.answered_at).where(SpeechJob.leg_call_id == leg_call_id,
-                                                   SpeechJob.kind == OPENING)
-        greetings = select(Greeting.answered_at).where(Greeting.leg_call_id == leg_call_id)
-        times = [*session.scalars(jobs), *session.scalars(greetings)]
-        return any(same_answer(at, answered_at) for at in times)
 
 
 def _media_row(record: CallRecord, audio: CallAudio | None) -> CallMedia:
