@@ -75,10 +75,12 @@ def run_core(capture: Path, settings: Settings, limit: int | None, sample_every:
             packets = packet.number
             tally(analyzer.receive(packet), found)
             if packets % sample_every == 0:
-                legs, calls = analyzer.tracker.open_legs, analyzer.assembler.open_calls
+                stats = analyzer.stats
+                legs, calls = stats.open_legs, stats.open_calls
                 most_legs, most_calls = max(most_legs, legs), max(most_calls, calls)
                 samples.append([packets, current_rss_kb(), legs, calls])
-    open_legs, open_calls = analyzer.tracker.open_legs, analyzer.assembler.open_calls
+    stats = analyzer.stats
+    open_legs, open_calls = stats.open_legs, stats.open_calls
     tally(analyzer.close(), found)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return {"packets": packets, "seconds": elapsed, "cpu_seconds": cpu,
@@ -86,7 +88,7 @@ def run_core(capture: Path, settings: Settings, limit: int | None, sample_every:
             "rss_before_kb": rss_before,
             "open_legs_at_end": open_legs, "open_calls_at_end": open_calls,
             "most_open_legs": most_legs, "most_open_calls": most_calls, "rss_samples": samples,
-            "sip_messages": analyzer.extractor.stats.sip_messages, **found}
+            "sip_messages": analyzer.stats.pipeline.sip_messages, **found}
 
 
 def stored_calls(sessions: Any) -> dict[str, Any]:

@@ -333,7 +333,7 @@ class _Reading:
         analyzer = self.analyzer
         for packet in carried:
             finished = analyzer.receive(packet)
-            if analyzer.extractor.signalling:
+            if analyzer.last_frame_was_signalling:
                 self.journal.append(packet)
             self._finished(finished)
         self._mark = self._counters()  # the carry's messages were counted by its own input
@@ -342,9 +342,8 @@ class _Reading:
     def read(self, captures: CaptureSet) -> None:
         analyzer = self.analyzer
         journal = self.journal
-        tracker = analyzer.tracker
         first, last = self.first, self.last
-        legs = tracker.stats.legs
+        legs = analyzer.legs_opened
         for index, packet in captures:
             if index != self._file:
                 self._switch(index)
@@ -359,16 +358,16 @@ class _Reading:
                 self.run.files[index].already_read += 1
                 continue
             finished = analyzer.receive(packet)
-            if analyzer.extractor.signalling:
+            if analyzer.last_frame_was_signalling:
                 journal.append(packet)
-                if tracker.stats.legs != legs:
-                    legs = tracker.stats.legs
-                    self.began_in[tracker.last_opened or ""] = index
+                if analyzer.legs_opened != legs:
+                    legs = analyzer.legs_opened
+                    self.began_in[analyzer.last_opened_leg or ""] = index
             if finished:
                 self._finished(finished)
             if timestamp >= self.next_prune:
                 self.next_prune = timestamp + PRUNE_EVERY_S
-                oldest = analyzer.assembler.oldest_open_start()
+                oldest = analyzer.oldest_open_start()
                 journal.prune((timestamp if oldest is None else oldest) - JOURNAL_MARGIN_S)
 
     def finish(self, sources: list[CaptureSource], *, finish: bool) -> None:
@@ -382,7 +381,7 @@ class _Reading:
             held = analyzer.open_call_ids()
             media = collector.held_media()
             records = analyzer.close()
-            sip = carry.carried_sip(self.journal.replay(), held, analyzer.extractor.sip_ports)
+            sip = carry.carried_sip(self.journal.replay(), held, analyzer.sip_ports)
             packed, count = carry.pack(carry.merge(sip, carry.media_frames(media)))
             blob = packed if count else None
         self.journal.close()
@@ -475,12 +474,12 @@ class _Reading:
 
     # -- per-file counters --------------------------------------------------------------
     def _counters(self) -> _Counts:
-        pipeline = self.analyzer.extractor.stats
         stats = self.analyzer.stats
+        pipeline = stats.pipeline
         return _Counts(
             sip_messages=pipeline.sip_messages, malformed_packets=pipeline.malformed,
             unparsable=stats.unparsable,
-            ambiguous_links=self.analyzer.assembler.stats.ambiguous_links,
+            ambiguous_links=stats.assembler.ambiguous_links,
             sctp_packets=pipeline.sctp, malformed_headers=stats.malformed_headers_kept,
             samples=(len(pipeline.malformed_samples), len(stats.unparsable_samples),
                      len(stats.malformed_header_samples)))
@@ -493,7 +492,8 @@ class _Reading:
             for name in _Counts.COUNTED:
                 setattr(summary, name, getattr(summary, name)
                         + getattr(now, name) - getattr(self._mark, name))
-            pipeline, stats = self.analyzer.extractor.stats, self.analyzer.stats
+            stats = self.analyzer.stats
+            pipeline = stats.pipeline
             skipped, unparsable, odd = self._mark.samples
             summary.problems += [(logging.WARNING, f"packet {n} skipped: {why}")
                                  for n, why in pipeline.malformed_samples[skipped:]]

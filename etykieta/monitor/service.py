@@ -186,7 +186,7 @@ class Monitor:
                     now = self._last_ts = packet.timestamp
                     arrived = self.clock()
                     finished = self.analyzer.receive(packet)
-                    if self.journal is not None and self.analyzer.extractor.signalling:
+                    if self.journal is not None and self.analyzer.last_frame_was_signalling:
                         self._journal(packet)
                 pending.extend((r, self.collector.take(r)) for r in finished)
                 if now >= next_check:
@@ -201,7 +201,7 @@ class Monitor:
                     self._expire_callbacks()
                 if self.journal is not None and now >= next_prune:
                     next_prune = now + PRUNE_EVERY_S
-                    oldest = self.analyzer.assembler.oldest_open_start()
+                    oldest = self.analyzer.oldest_open_start()
                     self.journal.prune((now if oldest is None else oldest) - JOURNAL_MARGIN_S)
                 if stop.is_set():
                     break
@@ -260,15 +260,14 @@ class Monitor:
         if self.journal is None:
             return [(r, self.collector.take(r)) for r in
                     (replace(r, in_progress=False) for r in self.analyzer.close())]
-        assembler = self.analyzer.assembler
-        ended = assembler.handle_timer(self._last_ts + assembler.settle_s)
+        ended = self.analyzer.finish_ended(self._last_ts)
         self.journal.close()
         return [(r, self.collector.take(r)) for r in ended]
 
     def _judge_openings(self, now: float) -> None:
         """Queue the opening windows that are complete, for the legs the caller heard answer."""
         for audio in self.collector.due_openings(now):
-            record = self.analyzer.assembler.preview(audio.leg_call_id)
+            record = self.analyzer.preview(audio.leg_call_id)
             if (record is None or not greeting_applies(record)
                     or record.answering_call_id != audio.leg_call_id
                     or audio.opening is None):
@@ -313,11 +312,12 @@ class Monitor:
             return row.id
 
     def _finish_capture_row(self, capture_id: int) -> None:
-        pipeline = self.analyzer.extractor.stats
+        core = self.analyzer.stats
+        pipeline = core.pipeline
         with self.sessions.begin() as session:
             row = session.get_one(Capture, capture_id)
             row.packets, row.sip_messages = self.stats.packets, pipeline.sip_messages
             row.calls_found, row.calls_added = self.stats.calls, self.stats.added
-            row.unparsable = self.analyzer.stats.unparsable
+            row.unparsable = core.unparsable
             row.malformed_packets = pipeline.malformed
-            row.ambiguous_links = self.analyzer.assembler.stats.ambiguous_links
+            row.ambiguous_links = core.assembler.ambiguous_links
