@@ -1,14 +1,13 @@
 """Ring counting for rule T3: which ring was sounding when a call was answered.
 
-Rule T3 of the phone standard (``docs/phone-standard.md``, first ``shared/PHONE-STANDARD.md``):
-"staraj się odbierać telefon nie później niż po trzecim sygnale" — answer by the third ring.
-The field notes' reading of it (``shared/FIELD-NOTES.md``, "Ring counting"): the Polish ringback
-cadence is 1 s of tone and 4 s of pause (Asterisk ``indications.conf [pl]``:
-``ring = 425/1000,0/4000``), a 5 s cycle; counting from the first 180/183, ring *n* starts at
-5·(n−1) s, so the ring at answer is ``floor(ring_seconds / 5) + 1`` and T3 is met while that
-is at most 3 (ring time under 15 s). The cadence and the target are configuration
-(``[rings]``, :class:`~etykieta.config.RingCadence`): a strict reading (before the third tone
-ends, ≤ 11 s) is a config choice, not a code change.
+Rule T3 (``docs/phone-standard.md``): "staraj się odbierać telefon nie później niż po trzecim
+sygnale" — answer by the third ring. Its reading there ("Ringback cadence and ring counting
+(T3)", from the field notes' "Ring counting"): the Polish ringback cadence is 1 s of tone and
+4 s of pause (Asterisk ``indications.conf [pl]``: ``ring = 425/1000,0/4000``), a 5 s cycle;
+counting from the first 180/183, ring *n* starts at 5·(n−1) s, so the ring at answer is
+``floor(ring_seconds / 5) + 1`` and T3 is met while that is at most 3 (ring time under 15 s).
+The cadence and the target are configuration (``[rings]``, :class:`~etykieta.config.RingCadence`):
+a strict reading (before the third tone ends, ≤ 11 s) is a config choice, not a code change.
 """
 
 from __future__ import annotations
