@@ -21,11 +21,11 @@ from sqlalchemy import select
 
 from etykieta.cli import main
 from etykieta.config import load_settings
+from etykieta.monitor.requeue import requeue
 from etykieta.monitor.speech import PoolFactory, SpeechRunner
+from etykieta.speech.audio.reread import CaptureFile, plan_files, read_window
 from etykieta.speech.audio.wav import read_wav
 from etykieta.speech.greeting.gate import REQUEUED_BY_RUN
-from etykieta.speech.requeue import requeue
-from etykieta.speech.reread import CaptureFile, plan_files, read_window
 from etykieta.storage import make_engine, make_sessionmaker
 from etykieta.storage.models import Call, Capture, Greeting, SpeechJob
 from etykieta.telephony.capture.pcap_file import open_capture
@@ -168,7 +168,7 @@ def test_requeued_windows_are_what_ingest_with_a_model_queues_each_file_read_onc
         opened.append(Path(path).name)
         return open_capture(path)
 
-    monkeypatch.setattr("etykieta.speech.reread.open_capture", counting)
+    monkeypatch.setattr("etykieta.speech.audio.reread.open_capture", counting)
     code, out, err = _cli(model_config, db_url, "speech", "requeue", "--queue-only")
     assert code == 0, err
     assert out.startswith("speech: 3 greetings requeued from 2 capture files in ")

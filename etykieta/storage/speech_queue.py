@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..speech.audio.assembler import RenderedAudio
@@ -191,6 +191,45 @@ def not_checked_for(causes: Iterable[Cause]) -> ColumnElement[bool]:
     matches = marked.in_([c.value for c in wanted])
     return and_(Greeting.verdict == Verdict.NOT_CHECKED.value,
                 matches if unmarked is None else or_(matches, unmarked))
+
+
+# -- greetings judged again (``speech run``, ``speech requeue``) ---------------------------------
+def replace_greeting(session: Session, call_pk: int, greeting_id: int, result: GreetingResult,
+                     *, checked_at: datetime) -> bool:
+    """``result`` is the call's greeting now, unless greeting ``greeting_id`` was replaced
+    meanwhile; whether it was stored."""
+    call = _still_unchecked(session, call_pk, greeting_id)
+    if call is None:
+        return False
+    assert call.greeting is not None
+    session.delete(call.greeting)
+    session.flush()
+    call.greeting = greeting_row(result, checked_at=checked_at)
+    return True
+
+
+def queue_again(session: Session, call_pk: int, greeting_id: int, audio: CallAudio, *,
+                created_at: datetime) -> bool:
+    """A ``call`` job for windows read again, unless greeting ``greeting_id`` was replaced
+    meanwhile; failed jobs of the call before it are dropped. Whether it was queued."""
+    call = _still_unchecked(session, call_pk, greeting_id)
+    if call is None:
+        return False
+    session.execute(delete(SpeechJob).where(SpeechJob.call_pk == call.id,
+                                            SpeechJob.kind == CALL,
+                                            SpeechJob.status == "failed"))
+    job = queue_job(audio, created_at=created_at)
+    job.call_pk = call.id
+    session.add(job)
+    return True
+
+
+def _still_unchecked(session: Session, call_pk: int, greeting_id: int) -> Call | None:
+    """The call, if its greeting is still the one selected (nothing judged it meanwhile)."""
+    call = session.get(Call, call_pk)
+    if call is None or call.greeting is None or call.greeting.id != greeting_id:
+        return None
+    return call
 
 
 # -- the queue as `speech status` shows it --------------------------------------------------

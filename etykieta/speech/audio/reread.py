@@ -1,15 +1,17 @@
-"""Read a call's audio again from the capture files it was ingested from.
+"""Read a call's audio again from the capture files it was ingested from (files only: which
+files those are, and where the call's RTP went, the caller looks up in the database).
 
 The database keeps where the employee's RTP went (``call_media``), not the audio: the files are
 read again with the same packet pipeline and stream assembler the ingest used, so what an
-admin hears (``etykieta audio``) and what a greeting judged after the fact is judged on
-(`etykieta.speech.requeue`) is what the ingest heard.
+admin hears (``etykieta audio``, `etykieta.storage.call_audio`) and what a greeting judged
+after the fact is judged on (`etykieta.monitor.requeue`) is what the ingest heard.
 
 A call's audio may lie in several files: a rotated capture cuts one stream every N megabytes or
 minutes, and a call goes on across the cut. Every capture whose first and last packet times
-(``captures.first_at``/``last_at``) overlap a window is read, in time order, into one assembler;
-a capture recorded before those times were kept is found through ``calls.capture_id``.
-`read_requests` reads each file once for all the calls whose windows it holds.
+(``captures.first_at``/``last_at``) overlap a window is read, in time order, into one assembler
+(`plan_files`); a capture recorded before those times were kept is found through
+``calls.capture_id``. `read_requests` reads each file once for all the calls whose windows it
+holds.
 """
 
 from __future__ import annotations
@@ -18,23 +20,14 @@ import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
-
-from ..config import Settings
-from ..errors import CaptureFormatError, EtykietaError
-from ..storage.models import Call, CallMedia, Capture
-from ..storage.speech_queue import pcm_of
-from ..telephony.capture.pcap_file import open_capture
-from ..telephony.media import Address, MediaRouter
-from ..telephony.packets import Datagram
-from ..telephony.pipeline import SipExtractor
-from .audio.assembler import RenderedAudio, RtpStreamAssembler
+from ...errors import CaptureFormatError
+from ...telephony.capture.pcap_file import open_capture
+from ...telephony.media import Address, MediaRouter
+from ...telephony.packets import Datagram
+from ...telephony.pipeline import SipExtractor
+from .assembler import RenderedAudio, RtpStreamAssembler
 
 LIVE_SOURCES = ("live:", "stream:")
 """How the live monitor names its capture: nothing to read again."""
@@ -60,10 +53,6 @@ class CaptureFile:
     first_at: float | None
     last_at: float | None
     stream: str | None = None
-
-    @classmethod
-    def of(cls, row: Capture) -> CaptureFile:
-        return cls(row.id, row.path, _ts(row.first_at), _ts(row.last_at), row.stream)
 
     @property
     def live(self) -> bool:
@@ -273,43 +262,6 @@ def read_window(paths: str | Path | Sequence[str | Path], destination: Address,
     return result.windows[0]
 
 
-class AudioUnavailableError(EtykietaError):
-    """The audio of a call cannot be had any more (or never could), and why."""
-
-
-def call_windows(media: CallMedia, settings: Settings) -> dict[str, Window]:
-    """The ``opening``, ``closing`` and ``all`` windows of the employee's side of a call."""
-    answered = media.answered_at.timestamp()
-    ended = media.ended_at.timestamp() if media.ended_at else answered + settings.speech.window_s
-    closing = max(answered, ended - settings.speech.closing_window_s)
-    return {"opening": (answered, settings.speech.window_s),
-            "closing": (closing, ended - closing),
-            "all": (answered, max(0.0, ended - answered))}
-
-
-def captures_near(session: Session, windows: Iterable[Window], ids: Iterable[int | None] = ()
-                  ) -> list[CaptureFile]:
-    """The captures whose packet times overlap ``windows`` (as a whole), and those of ``ids``."""
-    spans = list(windows)
-    low = min(start for start, _ in spans) - SLACK_S
-    high = max(start + duration for start, duration in spans) + SLACK_S
-    wanted = [i for i in ids if i is not None]
-    rows = session.scalars(select(Capture).where(or_(
-        and_(Capture.first_at <= _utc(high), Capture.last_at >= _utc(low)),
-        Capture.id.in_(wanted))))
-    return [CaptureFile.of(row) for row in rows]
-
-
-def request_for(key: int, media: CallMedia, windows: Sequence[Window], plan: FilePlan
-                ) -> ReadRequest:
-    """What to read for ``windows`` of a call whose media is ``media`` (with a destination)."""
-    assert media.destination is not None
-    host, _, port = media.destination.rpartition(":")
-    types = {int(pt): (str(v[0]), int(v[1])) for pt, v in media.payload_types.items()}
-    return ReadRequest(key, (host, int(port)), types, media.answered_at.timestamp(),
-                       tuple(windows), plan.files)
-
-
 def gone_text(plan: FilePlan) -> str:
     """Why a plan cannot be read: "capture file … is gone", or the live monitor heard it."""
     if plan.gone:
@@ -322,53 +274,3 @@ def gone_text(plan: FilePlan) -> str:
     if source.live:
         return f"it was heard by the live monitor ({source.path})"
     return f"capture file {source.path} is gone"
-
-
-def audio_for_call(session: Session, settings: Settings, call_id: str, window: str
-                   ) -> tuple[npt.NDArray[np.int16], int]:
-    """PCM and sample rate of a call's ``opening``, ``closing`` or ``all`` of the employee's side.
-
-    Kept windows (``[speech] keep_audio``, or not judged yet) are used as they are; otherwise
-    the capture files that hold the window are read again.
-    """
-    call = session.scalars(select(Call).where(Call.call_id == call_id)
-                           .order_by(Call.started_at.desc())).first()
-    if call is None:
-        raise AudioUnavailableError(f"no call with Call-ID {call_id!r}")
-    media = call.media
-    if media is None:
-        raise AudioUnavailableError(f"call {call_id} was not answered: there is no employee audio")
-    for job in call.speech_jobs:  # kept, or not judged yet
-        blob = {"opening": job.opening, "closing": job.closing}.get(window)
-        if blob is not None:
-            return pcm_of(blob), job.sample_rate
-    span = call_windows(media, settings)[window]
-    captures = captures_near(session, [span], [call.capture_id])
-    own = next((c for c in captures if c.id == call.capture_id), None)
-    plan = plan_files([span], own, captures)
-    if not plan.readable:
-        raise AudioUnavailableError(
-            f"the audio of call {call_id} is no longer available: {gone_text(plan)} and its "
-            f"audio was not kept ([speech] keep_audio = false keeps audio only until it is "
-            f"judged)")
-    if media.destination is None:
-        raise AudioUnavailableError(f"call {call_id} has no employee audio: {media.reason}")
-    (result,) = read_requests([request_for(call.id, media, [span], plan)])
-    if result.failed is not None:
-        raise AudioUnavailableError(
-            f"the audio of call {call_id} cannot be read: capture file {result.failed.path}: "
-            f"{result.error}")
-    rendered = result.windows[0]
-    if rendered.packets == 0:
-        why = f": {media.reason}" if media.reason else ""
-        names = ", ".join(c.path for c in plan.files)
-        raise AudioUnavailableError(f"no RTP of call {call_id} in {names}{why}")
-    return rendered.pcm, rendered.sample_rate
-
-
-def _ts(at: datetime | None) -> float | None:
-    return None if at is None else at.timestamp()
-
-
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
