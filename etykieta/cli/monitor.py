@@ -7,9 +7,10 @@ import sys
 import click
 
 from ..errors import CaptureFormatError, CaptureUnavailableError
-from ..monitor.service import Monitor, PacketSource
+from ..monitor.service import Monitor
 from ..telephony.capture.journal import Journal
 from ..telephony.capture.live import LiveCapture, StreamCapture
+from ..telephony.capture.source import PacketSource
 from .context import CliContext, until_signalled
 
 

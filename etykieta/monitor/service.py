@@ -28,10 +28,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +43,7 @@ from ..storage.repository import expire_callbacks
 from ..storage.writer import CallWriter, Finished
 from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
-from ..telephony.capture.live import LiveCaptureStats
+from ..telephony.capture.source import PacketSource, SourceStats
 from ..telephony.packets import CapturedPacket
 from .speech import PoolFactory, RunSummary, SpeechRunner
 
@@ -61,22 +60,6 @@ OPENING_CHECK_S = 0.25
 """How often (capture time) opening windows are looked for."""
 
 
-class PacketSource(Protocol):
-    """What the monitor needs of a capture adapter (`LiveCapture`, `StreamCapture`)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def start(self) -> None: ...
-
-    def packets(self, tick_s: float = 1.0) -> Iterator[CapturedPacket | None]: ...
-
-    def stop(self) -> None: ...
-
-    @property
-    def stats(self) -> LiveCaptureStats: ...
-
-
 @dataclass(slots=True)
 class MonitorStats:
     """What one run of the monitor did; printed when it stops."""
@@ -91,7 +74,7 @@ class MonitorStats:
     greetings_queued_at_end: int = 0
     speech: RunSummary = field(default_factory=RunSummary)
     speech_error: str | None = None
-    source: LiveCaptureStats | None = None
+    source: SourceStats | None = None
     journal_errors: int = 0
 
     def line(self) -> str:
@@ -104,9 +87,9 @@ class MonitorStats:
         if self.speech_error:
             text += f" (speech stopped: {self.speech_error})"
         source = self.source
-        if source is not None and (source.dropped_by_kernel or source.dropped_by_monitor):
-            text += (f"; packets lost: {source.dropped_by_kernel or 0} by the kernel, "
-                     f"{source.dropped_by_monitor} while the monitor fell behind")
+        if source is not None and (source.dropped_upstream or source.dropped_behind):
+            text += (f"; packets lost: {source.dropped_upstream or 0} by {source.upstream}, "
+                     f"{source.dropped_behind} while the monitor fell behind")
         if self.journal_errors:
             text += f"; {self.journal_errors} packets could not be journaled"
         if source is not None and source.errors:
@@ -207,7 +190,7 @@ class Monitor:
                     break
         finally:
             self.source.stop()
-            self.stats.source = self.source.stats
+            self.stats.source = self.source.source_stats()
             pending.extend(self._at_stop())
             self._store(pending, capture_id)
             self._finish_capture_row(capture_id)

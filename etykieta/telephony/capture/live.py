@@ -1,10 +1,11 @@
 """Live packet sources for the monitor: tcpdump on a network interface, or a pcap byte stream.
 
-Both parse the pcap (or pcapng) stream with :func:`open_capture` in a reader thread that feeds a
-bounded queue, so a consumer that falls behind never stalls tcpdump: when the queue is full the
-packet is dropped and counted (``stats.dropped_by_monitor``). :meth:`packets` yields packets as
-they arrive, and ``None`` after every ``tick_s`` without one, so that the caller can run the
-sans-I/O core's timers. Timestamps are tcpdump's: wall-clock seconds since the Unix epoch.
+Both are a :class:`~.source.PacketSource`. They parse the pcap (or pcapng) stream with
+:func:`open_capture` in a reader thread that feeds a bounded queue, so a consumer that falls
+behind never stalls tcpdump: when the queue is full the packet is dropped and counted
+(``stats.dropped_by_monitor``). :meth:`packets` yields packets as they arrive, and ``None``
+after every ``tick_s`` without one, so that the caller can run the sans-I/O core's timers.
+Timestamps are tcpdump's: wall-clock seconds since the Unix epoch.
 
 tcpdump runs as ``tcpdump -i IF -U -w - -n -s SNAPLEN [--immediate-mode] -B KIB [FILTER]``: ``-U``
 and immediate mode hand each packet over as soon as the kernel has it, ``-B`` absorbs bursts.
@@ -28,6 +29,7 @@ from typing import IO, BinaryIO, Self, cast
 
 from etykieta.errors import CaptureFormatError, CaptureUnavailableError, EtykietaError
 from etykieta.telephony.capture.pcap_file import CaptureFile, open_capture
+from etykieta.telephony.capture.source import SourceStats
 from etykieta.telephony.packets import CapturedPacket
 
 TCPDUMP_MAX_SNAPLEN = 262144  # what tcpdump itself uses for -s 0
@@ -49,7 +51,10 @@ _KERNEL_DROPS = re.compile(r"^(\d+) packets? dropped by kernel$")
 
 @dataclass(slots=True)
 class LiveCaptureStats:
-    """What a live source delivered, and where packets were lost."""
+    """What a live source delivered, and where packets were lost, in tcpdump's terms.
+
+    The monitor reads them as :class:`SourceStats` (:meth:`_QueuedCapture.source_stats`).
+    """
 
     packets: int = 0  # read from the stream, dropped_by_monitor included
     dropped_by_monitor: int = 0  # read while the queue was full: the consumer fell behind
@@ -88,6 +93,13 @@ class _QueuedCapture:
     def start(self) -> None:
         """Start reading packets."""
         raise NotImplementedError
+
+    def source_stats(self) -> SourceStats:
+        """The counters so far as a packet source's: tcpdump's kernel drops are upstream."""
+        stats = self.stats
+        return SourceStats(upstream="the kernel", packets=stats.packets,
+                           dropped_upstream=stats.dropped_by_kernel,
+                           dropped_behind=stats.dropped_by_monitor, errors=tuple(stats.errors))
 
     def packets(self, tick_s: float = 1.0) -> Iterator[CapturedPacket | None]:
         """Yield packets as they arrive, and ``None`` after each ``tick_s`` that brought none.
