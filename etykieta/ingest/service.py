@@ -36,6 +36,7 @@ from ..callbacks.opening import calendar_for
 from ..config import Directory, Settings
 from ..errors import CaptureFormatError
 from ..speech.audio.collector import MediaCollector
+from ..storage.captures import CaptureCounts, FileRead, NewCapture, finish_capture, open_captures
 from ..storage.models import Call, Capture, IngestStream
 from ..storage.repository import refresh_callbacks
 from ..storage.writer import CallWriter, Finished
@@ -213,12 +214,9 @@ class Ingestor:
 
     def _capture_rows(self, sources: list[CaptureSource]) -> list[int]:
         with self.sessions.begin() as session:
-            rows = [Capture(path=str(s.path.resolve()), size=s.size, mtime=s.mtime,
-                            stream=self.stream, ingested_at=datetime.now(UTC),
-                            first_at=_utc(s.first_ts)) for s in sources]
-            session.add_all(rows)
-            session.flush()
-            return [row.id for row in rows]
+            return open_captures(session, [NewCapture(str(s.path.resolve()), s.size, s.mtime,
+                                                      self.stream, _utc(s.first_ts))
+                                           for s in sources], ingested_at=datetime.now(UTC))
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -463,14 +461,12 @@ class _Reading:
                 summary.read_errors = list(stats.errors)
             if source.error is not None:
                 summary.read_errors.append(f"could not be read: {source.error}")
-            row = session.get_one(Capture, capture_id)
-            row.packets, row.sip_messages = summary.packets, summary.sip_messages
-            row.calls_found, row.calls_added = summary.calls, summary.added
-            row.unparsable, row.malformed_packets = summary.unparsable, summary.malformed_packets
-            row.truncated, row.ambiguous_links = summary.truncated, summary.ambiguous_links
-            row.errors = "\n".join(summary.read_errors)
-            row.first_at, row.last_at = _utc(self.first[index]), _utc(self.last[index])
-            row.finished_at = datetime.now(UTC) if source.error is None else None
+            counts = CaptureCounts(summary.packets, summary.sip_messages, summary.calls,
+                                   summary.added, summary.unparsable, summary.malformed_packets,
+                                   summary.ambiguous_links)
+            finish_capture(session, capture_id, counts, FileRead(
+                summary.truncated, "\n".join(summary.read_errors), _utc(self.first[index]),
+                _utc(self.last[index]), datetime.now(UTC) if source.error is None else None))
 
     # -- per-file counters --------------------------------------------------------------
     def _counters(self) -> _Counts:

@@ -38,7 +38,7 @@ from ..config import Directory, Settings
 from ..speech.audio.collector import MediaCollector
 from ..speech.engine.workers import RecognitionPool
 from ..speech.greeting.gate import greeting_applies
-from ..storage.models import Capture
+from ..storage.captures import CaptureCounts, NewCapture, finish_capture, open_captures
 from ..storage.repository import expire_callbacks
 from ..storage.writer import CallWriter, Finished
 from ..telephony.analyzer import SignallingAnalyzer
@@ -289,18 +289,13 @@ class Monitor:
 
     def _capture_row(self) -> int:
         with self.sessions.begin() as session:
-            row = Capture(path=self.source.name, size=0, ingested_at=datetime.now(UTC))
-            session.add(row)
-            session.flush()
-            return row.id
+            return open_captures(session, [NewCapture(self.source.name)],
+                                 ingested_at=datetime.now(UTC))[0]
 
     def _finish_capture_row(self, capture_id: int) -> None:
         core = self.analyzer.stats
         pipeline = core.pipeline
         with self.sessions.begin() as session:
-            row = session.get_one(Capture, capture_id)
-            row.packets, row.sip_messages = self.stats.packets, pipeline.sip_messages
-            row.calls_found, row.calls_added = self.stats.calls, self.stats.added
-            row.unparsable = core.unparsable
-            row.malformed_packets = pipeline.malformed
-            row.ambiguous_links = core.assembler.ambiguous_links
+            finish_capture(session, capture_id, CaptureCounts(
+                self.stats.packets, pipeline.sip_messages, self.stats.calls, self.stats.added,
+                core.unparsable, pipeline.malformed, core.assembler.ambiguous_links))
