@@ -39,7 +39,7 @@ from ..speech.audio.collector import MediaCollector
 from ..storage.captures import CaptureCounts, FileRead, NewCapture, finish_capture, open_captures
 from ..storage.models import Call, Capture, IngestStream
 from ..storage.repository import refresh_callbacks
-from ..storage.writer import CallWriter, Finished
+from ..storage.writer import BATCH_CALLS, CallWriter, Finished
 from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.files import CaptureSet, CaptureSource, probe
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
@@ -49,8 +49,6 @@ from ..telephony.records import CallRecord
 from . import carry
 
 log = logging.getLogger(__name__)
-BATCH_CALLS = 100
-"""Calls per transaction; each holds its audio windows (~0.3 MB) until stored."""
 DEFAULT_STREAM = "default"
 
 

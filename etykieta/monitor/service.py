@@ -40,7 +40,7 @@ from ..speech.engine.workers import RecognitionPool
 from ..speech.greeting.gate import greeting_applies
 from ..storage.captures import CaptureCounts, NewCapture, finish_capture, open_captures
 from ..storage.repository import expire_callbacks
-from ..storage.writer import CallWriter, Finished
+from ..storage.writer import BATCH_CALLS, CallWriter, Finished
 from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.source import PacketSource, SourceStats
@@ -53,7 +53,6 @@ TICK_S = 0.5
 FLUSH_S = 0.0
 """Finished calls are written at least this often (0: as soon as they finish; an office
 finishes a few calls a minute, so there is nothing to gain by holding them)."""
-BATCH_CALLS = 100
 EXPIRE_EVERY_S = 60.0
 """How often (wall clock) pending callbacks past their deadline are marked missed."""
 OPENING_CHECK_S = 0.25

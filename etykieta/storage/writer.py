@@ -37,6 +37,8 @@ from .speech_queue import (
     stored_call,
 )
 
+BATCH_CALLS = 100
+"""Calls a shell stores per transaction; each holds its audio windows (~0.3 MB) until stored."""
 Finished = tuple[CallRecord, CallAudio | None]
 OpeningFate = Literal["queued", "decided", "stored"]
 """What became of an opening window: a recognition job, a verdict from the audio alone, or
