@@ -24,8 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import chain
 
-from etykieta.speech.audio.render import DEFAULT_SAMPLE_RATE, WARMUP_S, RenderedAudio, render_window
-from etykieta.speech.audio.rtp import (
+from ...telephony.packets import Datagram, Endpoint
+from ...telephony.sdp import MediaDescription
+from .render import DEFAULT_SAMPLE_RATE, WARMUP_S, RenderedAudio, render_window
+from .rtp import (
     RTCP_PACKET_TYPE_FIRST,
     RTCP_PACKET_TYPE_LAST,
     RTP_HEADER_LENGTH,
@@ -35,8 +37,8 @@ from etykieta.speech.audio.rtp import (
     RtpPacket,
     is_rtcp,
 )
-from etykieta.speech.audio.signals import aligned_correlation
-from etykieta.speech.audio.timeline import (
+from .signals import aligned_correlation
+from .timeline import (
     COMFORT_NOISE_CLOCK_RATE,
     MAX_DROPOUT,
     MAX_MISORDER,
@@ -51,8 +53,6 @@ from etykieta.speech.audio.timeline import (
     fit,
     time_of,
 )
-from etykieta.telephony.packets import Datagram, Endpoint
-from etykieta.telephony.sdp import MediaDescription
 
 __all__ = [
     "COMFORT_NOISE_CLOCK_RATE",

@@ -17,9 +17,9 @@ from itertools import accumulate
 
 import numpy as np
 
-from etykieta.speech.audio.codecs import PCM, Decoder, codec_label, decoder_for
-from etykieta.speech.audio.rtp import RTP_HEADER_LENGTH, PayloadKind, RtpPacket
-from etykieta.speech.audio.timeline import PLAIN_FIRST_BYTE, Codec, Entry, Run, time_of
+from .codecs import PCM, Decoder, codec_label, decoder_for
+from .rtp import RTP_HEADER_LENGTH, PayloadKind, RtpPacket
+from .timeline import PLAIN_FIRST_BYTE, Codec, Entry, Run, time_of
 
 WARMUP_S = 0.2  # packets decoded before a window: the ADPCM state settles, the first overlaps
 DEFAULT_SAMPLE_RATE = 8000

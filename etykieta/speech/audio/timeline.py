@@ -14,7 +14,7 @@ import enum
 import struct
 from dataclasses import dataclass
 
-from etykieta.speech.audio.rtp import (
+from .rtp import (
     COMFORT_NOISE,
     RTP_VERSION,
     SEQUENCE_MODULUS,

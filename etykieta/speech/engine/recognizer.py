@@ -38,14 +38,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from etykieta.errors import EtykietaError
-from etykieta.speech.audio.wav import read_wav
-from etykieta.speech.engine.model_conf import (
+from ...errors import EtykietaError
+from ..audio.wav import read_wav
+from ..greeting.transcript import Transcript
+from .model_conf import (
     DEFAULT_FRAME_SHIFT_MS,
     model_frame_s,
     model_sample_rate,
 )
-from etykieta.speech.greeting.transcript import Transcript
 
 POLISH_PROBE_WORDS = ("dzień", "dobry", "dziękuję")
 """Words every Polish model knows and T1 and T10 rest on: a model lacking any of them is not one

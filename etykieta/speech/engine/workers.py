@@ -30,15 +30,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from etykieta.errors import EtykietaError
-from etykieta.speech.engine.recognizer import (
+from ...errors import EtykietaError
+from ..greeting.transcript import Transcript
+from .recognizer import (
     RecognizerLease,
     Span,
     SpeechUnavailableError,
     VoskEngine,
     Window,
 )
-from etykieta.speech.greeting.transcript import Transcript
 
 MAX_ATTEMPTS = 2
 """A job whose worker dies is run once more on a fresh worker, then reported failed."""

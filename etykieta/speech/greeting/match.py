@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from etykieta.config import NameForm, Staff, Unit
-from etykieta.speech.greeting import polish
-from etykieta.speech.greeting.transcript import Transcript, Word
+from ...config import NameForm, Staff, Unit
+from . import polish
+from .transcript import Transcript, Word
 
 MIN_WORD_CONF = 0.5
 """Words the recogniser is less sure of than this do not count as greeting or casual words."""

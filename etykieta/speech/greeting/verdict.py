@@ -20,9 +20,9 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from etykieta.config import GreetingSettings, Staff, Unit
-from etykieta.speech.greeting import polish
-from etykieta.speech.greeting.match import (
+from ...config import GreetingSettings, Staff, Unit
+from . import polish
+from .match import (
     DZIEN_DOBRY,
     DZIEN_DOBRY_SIMILARITY,
     DZIEN_DOBRY_WORDS,
@@ -46,7 +46,7 @@ from etykieta.speech.greeting.match import (
     thanked,
     tokenize,
 )
-from etykieta.speech.greeting.transcript import Transcript, Word
+from .transcript import Transcript, Word
 
 __all__ = [  # the matching constants and types are re-exported: they were defined here
     "CONFIDENT_CONF", "DZIEN_DOBRY", "DZIEN_DOBRY_SIMILARITY", "DZIEN_DOBRY_WORDS",
