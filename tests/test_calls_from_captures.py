@@ -20,7 +20,7 @@ from etykieta.config import Settings
 from etykieta.ingest import Ingestor
 from etykieta.reports.calls_export import call_to_dict
 from etykieta.storage import make_sessionmaker
-from etykieta.storage.repository import query_calls
+from etykieta.storage.queries import list_calls
 from etykieta.telephony.capture.pcap_file import open_capture
 
 from .conftest import CALLS
@@ -45,7 +45,7 @@ def _ingest(expected_file: Path, settings: Settings, engine: Engine) -> list[dic
     ingestor.refresh_callbacks(as_of)
     zone = ZoneInfo(settings.business_hours.timezone)
     with make_sessionmaker(engine).begin() as session:
-        return [call_to_dict(c, now=as_of, zone=zone) for c in query_calls(session)]
+        return [call_to_dict(c, zone=zone) for c in list_calls(session, as_of=as_of)]
 
 
 def _mismatches(got: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:

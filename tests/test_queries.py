@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from etykieta.callbacks import CallbackStatus
 from etykieta.callbacks.follow_ups import status_as_of
+from etykieta.config import Directory, Settings
+from etykieta.reports.greetings import build_greeting_summary
+from etykieta.reports.summary import NO_UNIT, build_unit_summary
 from etykieta.reports.views import CallView
 from etykieta.storage import Call, CallbackObligation, Transfer, make_sessionmaker
 from etykieta.storage.models import Greeting, SpeechJob
@@ -240,3 +243,35 @@ def test_greeting_counts_are_the_greetings_counted_by_hand(stored: Engine) -> No
         g.first_call, g.answered, g.complete, g.partial, g.no_greeting, g.silent, g.unclear,
         g.no_audio, g.unsupported_codec, g.not_checked, g.too_fast, g.casual, g.thanked,
         g.closings_heard) for g in got} == want
+
+
+def test_units_no_config_lists_come_after_in_the_order_of_their_first_call(
+        stored: Engine, lab_settings: Settings) -> None:
+    """Six calls start at each instant; their ids, not their names, order the units."""
+    units = [u.name for u in lab_settings.units]
+    with make_sessionmaker(stored).begin() as session:
+        table = build_unit_summary(unit_call_counts(session),
+                                   unit_callback_counts(session, as_of=T0), units)
+        greetings = build_greeting_summary(greeting_counts(session), Directory(lab_settings),
+                                           units)
+    ids = _ids(stored)
+    first: dict[str, tuple[datetime, int, int]] = {}
+    for spec in sorted(SPECS, key=lambda s: ids[s.index]):
+        for name, source in ((spec.unit or NO_UNIT, 0),
+                             (spec.callback[0] if spec.callback else None, 1)):
+            if name is not None:
+                key = (spec.started_at, ids[spec.index], source)
+                first[name] = min(first.get(name, key), key)
+    others = sorted((n for n in first if n not in units), key=first.__getitem__)
+    assert [r.unit for r in table] == [*units, *others]
+    directory = Directory(lab_settings)
+    spoke: dict[str, tuple[datetime, int]] = {}
+    for spec in SPECS:
+        if spec.outcome == "answered" and spec.direction in ("inbound", "internal"):
+            unit = directory.unit_of(spec.answered_by) if spec.answered_by else None
+            name = unit.name if unit else spec.unit or NO_UNIT
+            spoke[name] = min(spoke.get(name, (spec.started_at, ids[spec.index])),
+                              (spec.started_at, ids[spec.index]))
+    others = sorted((n for n in spoke if n not in units), key=spoke.__getitem__)
+    assert [r.unit for r in greetings] == [*units, *others]
+    assert len(others) >= 2

@@ -42,7 +42,7 @@ from etykieta.ingest import Ingestor
 from etykieta.reports.calls_export import call_to_dict
 from etykieta.storage import Base, make_engine, make_sessionmaker
 from etykieta.storage.models import Call, CallbackObligation, SpeechJob
-from etykieta.storage.repository import query_calls
+from etykieta.storage.queries import list_calls
 from etykieta.telephony.capture.files import CaptureSet, probe
 from etykieta.telephony.capture.pcap_file import open_capture
 from etykieta.telephony.packets import CapturedPacket
@@ -103,8 +103,8 @@ class _Db:
     def records(self) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
         self.ingestor.refresh_callbacks(self.as_of)
         with make_sessionmaker(self.engine).begin() as session:
-            calls = [call_to_dict(c, now=self.as_of, zone=self.zone)
-                     for c in query_calls(session)]
+            calls = [call_to_dict(c, zone=self.zone)
+                     for c in list_calls(session, as_of=self.as_of)]
             windows = sorted(tuple(row) for row in session.execute(
                 select(Call.call_id, SpeechJob.kind, SpeechJob.opening, SpeechJob.closing)
                 .join(SpeechJob, SpeechJob.call_pk == Call.id)))
@@ -436,7 +436,7 @@ def test_an_ingest_killed_midway_and_run_again_stores_every_call_once(tmp_path: 
             as_of = _as_of(day)
             from etykieta.storage.repository import refresh_callbacks
             refresh_callbacks(session, as_of)
-            got = [call_to_dict(c, now=as_of, zone=zone) for c in query_calls(session)]
+            got = [call_to_dict(c, zone=zone) for c in list_calls(session, as_of=as_of)]
             duties = session.scalars(select(CallbackObligation)).all()
             assert len(duties) == len({d.call_pk for d in duties})
     finally:

@@ -14,7 +14,7 @@ from ..reports.calls_export import (
     render_json,
     render_table,
 )
-from ..storage.repository import query_calls
+from ..storage.queries import list_calls
 from .context import CliContext, parse_time, unit_name
 from .options import AS_OF_HELP, SINCE_HELP, UNIT_HELP, UNTIL_HELP
 
@@ -41,10 +41,10 @@ def calls(state: CliContext, fmt: str, csv_dialect: str, since: str | None, unti
     name = unit_name(state.settings, unit)
     directory = Directory(state.settings)
     with state.sessions().begin() as session:
-        rows = query_calls(session, since=start, until=end, unit=name)
-        if fmt == "csv":
-            click.echo(render_csv(rows, now=now, zone=zone, directory=directory,
-                                  dialect=csv_dialect), nl=False)
-        else:
-            render = render_json if fmt == "json" else render_table
-            click.echo(render(rows, now=now, zone=zone, directory=directory))
+        rows = list_calls(session, as_of=now, since=start, until=end, unit=name)
+    if fmt == "csv":
+        click.echo(render_csv(rows, zone=zone, directory=directory, dialect=csv_dialect),
+                   nl=False)
+    else:
+        render = render_json if fmt == "json" else render_table
+        click.echo(render(rows, zone=zone, directory=directory))

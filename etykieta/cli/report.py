@@ -9,7 +9,7 @@ import click
 from ..config import Directory
 from ..reports.greetings import build_greeting_summary, render_greeting_summary
 from ..reports.summary import build_unit_summary, render_unit_summary
-from ..storage.repository import query_calls
+from ..storage.queries import greeting_counts, unit_call_counts, unit_callback_counts
 from .context import CliContext, parse_time, unit_name
 from .options import AS_OF_HELP, SINCE_HELP, UNIT_HELP, UNTIL_HELP
 
@@ -36,9 +36,11 @@ def summary(state: CliContext, since: str | None, until: str | None, unit: str |
     wanted = unit_name(settings, unit)
     units = [u.name for u in settings.units]
     with state.sessions().begin() as session:
-        rows = query_calls(session, since=start, until=end)
-        table = build_unit_summary(rows, now, units)
-        greetings = build_greeting_summary(rows, Directory(settings), units)
+        calls = unit_call_counts(session, since=start, until=end)
+        callbacks = unit_callback_counts(session, as_of=now, since=start, until=end)
+        greeted = greeting_counts(session, since=start, until=end)
+    table = build_unit_summary(calls, callbacks, units)
+    greetings = build_greeting_summary(greeted, Directory(settings), units)
     if wanted is not None:  # the whole period is counted: a unit's rows need others' calls
         table = [row for row in table if row.unit == wanted]
         greetings = [row for row in greetings if row.unit == wanted]

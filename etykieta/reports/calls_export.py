@@ -14,12 +14,11 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
-from ..callbacks.follow_ups import status_as_of
 from ..config import Directory
-from ..storage.models import Call, CallbackObligation, Greeting
+from .views import CallView
 
 CSV_COLUMNS = (
     "call_id", "started_at", "direction", "caller", "dialed", "unit", "answered_by", "outcome",
@@ -50,21 +49,16 @@ CSV_DIALECTS = {
 DEFAULT_CSV_DIALECT = "standard"
 
 
-def callback_status(ob: CallbackObligation, now: datetime) -> str:
-    """The status of a stored duty as of ``now`` (pending turns missed at its deadline, T8)."""
-    return status_as_of(ob.status, ob.due_at, now)
-
-
 QUEUED_REASON = "queued for speech recognition (etykieta speech run)"
 
 
-def greeting_to_dict(greeting: Greeting | None, call: Call) -> dict[str, Any] | None:
+def greeting_to_dict(call: CallView) -> dict[str, Any] | None:
     """The ``greeting`` object (T1, T2, T9, T10); while queued it reads ``not_checked``.
 
     A greeting not checked before (no model then) whose audio is queued again says so.
     """
-    waiting = any(job.status in ("queued", "running") for job in call.speech_jobs)
-    if waiting and (greeting is None or greeting.verdict == "not_checked"):
+    greeting = call.greeting
+    if call.speech_waiting and (greeting is None or greeting.verdict == "not_checked"):
         return {"verdict": "not_checked", "missing": [], "transcript": None,
                 "first_word_s": None, "syllables_per_s": None, "too_fast": None,
                 "casual_words": [], "thanked": None, "order_ok": None,
@@ -80,14 +74,13 @@ def greeting_to_dict(greeting: Greeting | None, call: Call) -> dict[str, Any] | 
     }
 
 
-def call_to_dict(call: Call, *, now: datetime, zone: tzinfo,
+def call_to_dict(call: CallView, *, zone: tzinfo,
                  directory: Directory | None = None) -> dict[str, Any]:
     """One call as the JSON contract describes it; times in UTC, due times in office time.
 
     ``answered_by_name`` comes from ``[[staff]]`` through ``directory`` (None without one).
     """
-    transfer = call.transfers[-1] if call.transfers else None
-    ob = call.callback
+    transfer, ob = call.transfer, call.callback
     return {
         "call_id": call.call_id,
         "started_at": call.started_at.isoformat(),
@@ -110,14 +103,14 @@ def call_to_dict(call: Call, *, now: datetime, zone: tzinfo,
             "outcome": transfer.outcome, "reason": transfer.reason,
         },
         "callback": None if ob is None else {
-            "status": callback_status(ob, now),
+            "status": ob.status,
             "reason": ob.reason,
             "unit": ob.unit,
             "due_at": ob.due_at.astimezone(zone).isoformat(),
             "attempts": ob.attempts,
             "done_at": ob.done_at.isoformat() if ob.done_at else None,
         },
-        "greeting": greeting_to_dict(call.greeting, call),
+        "greeting": greeting_to_dict(call),
         "answered_by_name": _staff_name(directory, call.answered_by),
         "caller_name": call.caller_name,
         "wait_seconds": call.wait_seconds,
@@ -130,15 +123,14 @@ def _staff_name(directory: Directory | None, extension: str | None) -> str | Non
     return None if person is None else f"{person.first_name} {person.last_name}"
 
 
-def render_json(calls: Sequence[Call], *, now: datetime, zone: tzinfo,
+def render_json(calls: Sequence[CallView], *, zone: tzinfo,
                 directory: Directory | None = None) -> str:
-    return json.dumps([call_to_dict(c, now=now, zone=zone, directory=directory) for c in calls],
+    return json.dumps([call_to_dict(c, zone=zone, directory=directory) for c in calls],
                       ensure_ascii=False, indent=2)
 
 
-def _flat(call: Call, now: datetime, zone: tzinfo,
-          directory: Directory | None) -> dict[str, Any]:
-    d = call_to_dict(call, now=now, zone=zone, directory=directory)
+def _flat(call: CallView, zone: tzinfo, directory: Directory | None) -> dict[str, Any]:
+    d = call_to_dict(call, zone=zone, directory=directory)
     transfer, callback = d.pop("transfer") or {}, d.pop("callback") or {}
     greeting = d.pop("greeting") or {}
     d["greeting_verdict"] = greeting.get("verdict")
@@ -150,7 +142,7 @@ def _flat(call: Call, now: datetime, zone: tzinfo,
     return d
 
 
-def render_csv(calls: Sequence[Call], *, now: datetime, zone: tzinfo,
+def render_csv(calls: Sequence[CallView], *, zone: tzinfo,
                directory: Directory | None = None,
                dialect: str = DEFAULT_CSV_DIALECT) -> str:
     """CSV_COLUMNS, one row per call, after a byte-order mark; ``dialect`` of CSV_DIALECTS."""
@@ -161,7 +153,7 @@ def render_csv(calls: Sequence[Call], *, now: datetime, zone: tzinfo,
                             delimiter=form.delimiter, lineterminator="\n")
     writer.writeheader()
     for call in calls:
-        row = _flat(call, now, zone, directory)
+        row = _flat(call, zone, directory)
         writer.writerow({key: _cell(value, form) for key, value in row.items()})
     return out.getvalue()
 
@@ -175,14 +167,14 @@ def _cell(value: Any, form: CsvDialect) -> Any:
     return value
 
 
-def render_table(calls: Sequence[Call], *, now: datetime, zone: tzinfo,
+def render_table(calls: Sequence[CallView], *, zone: tzinfo,
                  directory: Directory | None = None) -> str:
     """A fixed-width table for a terminal; times in office time, names next to numbers."""
     header = ("started (local)", "dir", "caller", "dialed", "unit", "answered by", "outcome",
               "ring s", "rings", "waited s", "transfer", "callback", "greeting")
     rows = [header]
     for call in calls:
-        d = _flat(call, now, zone, directory)
+        d = _flat(call, zone, directory)
         transfer = (f"{d['transfer_kind']}→{d['transfer_target']} {d['transfer_outcome']}"
                     if d["transfer_kind"] else "")
         rows.append((

@@ -14,12 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..config import Directory
-from ..storage.models import Call
 from .calls_export import format_table
-from .summary import NO_UNIT
-
-GREETED = frozenset({"inbound", "internal"})
-JUDGED = ("complete", "partial", "no_greeting", "silent")
+from .summary import NO_UNIT, in_table_order
+from .views import FirstCall, GreetingCounts
 
 
 @dataclass(slots=True)
@@ -48,33 +45,30 @@ class GreetingSummary:
         return 100.0 * self.complete / self.judged if self.judged else None
 
 
-def build_greeting_summary(calls: Iterable[Call], directory: Directory,
+def build_greeting_summary(counts: Iterable[GreetingCounts], directory: Directory,
                            units: Sequence[str] = ()) -> list[GreetingSummary]:
-    """One row per unit (every configured unit, in config order, then any other seen)."""
+    """One row per unit: every configured unit, in config order, then any other, in the order
+    of its first call."""
     rows: dict[str, GreetingSummary] = {name: GreetingSummary(name) for name in units}
-    for call in calls:
-        if call.outcome != "answered" or call.direction not in GREETED:
-            continue
-        spoke = directory.unit_of(call.answered_by) if call.answered_by else None
-        name = spoke.name if spoke is not None else call.unit or NO_UNIT
+    seen: dict[str, FirstCall] = {}
+    for group in counts:
+        spoke = directory.unit_of(group.answered_by) if group.answered_by else None
+        name = spoke.name if spoke is not None else group.unit or NO_UNIT
+        seen[name] = min(seen.get(name, group.first_call), group.first_call)
         row = rows.setdefault(name, GreetingSummary(name))
-        row.answered += 1
-        greeting = call.greeting
-        verdict = greeting.verdict if greeting is not None else "not_checked"
-        if verdict in JUDGED or verdict in ("unclear", "not_checked"):
-            setattr(row, verdict, getattr(row, verdict) + 1)
-        elif verdict in ("no_audio", "unsupported_codec"):
-            row.no_audio += 1
-        else:
-            row.not_checked += 1
-        if greeting is None:
-            continue
-        row.too_fast += bool(greeting.too_fast)
-        row.casual += bool(greeting.casual_words)
-        if greeting.thanked is not None:
-            row.closings_heard += 1
-            row.thanked += greeting.thanked
-    return list(rows.values())
+        row.answered += group.answered
+        row.complete += group.complete
+        row.partial += group.partial
+        row.no_greeting += group.no_greeting
+        row.silent += group.silent
+        row.unclear += group.unclear
+        row.no_audio += group.no_audio + group.unsupported_codec
+        row.not_checked += group.not_checked
+        row.too_fast += group.too_fast
+        row.casual += group.casual
+        row.thanked += group.thanked
+        row.closings_heard += group.closings_heard
+    return in_table_order(rows, units, seen)
 
 
 GREETING_SUMMARY_TITLE = (

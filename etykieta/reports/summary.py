@@ -7,14 +7,15 @@ Each is printed under a title line that says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any, TypeVar
 
-from ..storage.models import Call
-from .calls_export import callback_status, format_table
+from .calls_export import format_table
+from .views import FirstCall, UnitCallbackCounts, UnitCallCounts
 
 NO_UNIT = "(no unit)"
+Row = TypeVar("Row")
 _SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 
 
@@ -39,28 +40,44 @@ class UnitSummary:
         return 100.0 * self.within_target / self.answered if self.answered else None
 
 
-def build_unit_summary(calls: Iterable[Call], now: datetime,
+def build_unit_summary(calls: Iterable[UnitCallCounts], callbacks: Iterable[UnitCallbackCounts],
                        units: Sequence[str] = ()) -> list[UnitSummary]:
-    """One row per unit (every configured unit, in config order, then any other seen)."""
+    """One row per unit: every configured unit, in config order, then any other a call of the
+    period or a duty names, in the order of its first call (its calls before its duties)."""
     rows: dict[str, UnitSummary] = {name: UnitSummary(name) for name in units}
-    for call in calls:
-        row = rows.setdefault(call.unit or NO_UNIT, UnitSummary(call.unit or NO_UNIT))
-        if call.direction == "inbound":
-            row.calls += 1
-            row.answered += call.outcome == "answered"
-            row.within_target += bool(call.within_target)
-            row.abandoned += call.outcome == "abandoned"
-            row.voicemail += call.outcome == "voicemail"
-            row.busy_or_no_answer += call.outcome in ("busy", "no_answer")
-        row.failed_transfers += sum(t.outcome == "failed" for t in call.transfers)
-        if call.callback is not None:
-            ob_row = rows.setdefault(call.callback.unit, UnitSummary(call.callback.unit))
-            status = callback_status(call.callback, now)
-            ob_row.callbacks_open += status == "pending"
-            ob_row.callbacks_missed += status == "missed"
-            ob_row.callbacks_done += status in ("done", "caller_called_again")
-            ob_row.callbacks_late += status == "late"
-    return list(rows.values())
+    seen: dict[str, tuple[FirstCall, int]] = {}
+    for counts in calls:
+        name = counts.unit or NO_UNIT
+        row = _row(rows, seen, name, (counts.first_call, 0))
+        row.calls += counts.inbound
+        row.answered += counts.answered
+        row.within_target += counts.within_target
+        row.abandoned += counts.abandoned
+        row.voicemail += counts.voicemail
+        row.busy_or_no_answer += counts.busy + counts.no_answer
+        row.failed_transfers += counts.failed_transfers
+    for duties in callbacks:
+        row = _row(rows, seen, duties.unit, (duties.first_call, 1))
+        row.callbacks_open += duties.pending
+        row.callbacks_missed += duties.missed
+        row.callbacks_done += duties.done + duties.caller_called_again
+        row.callbacks_late += duties.late
+    return in_table_order(rows, units, seen)
+
+
+def in_table_order(rows: dict[str, Row], units: Sequence[str], seen: Mapping[str, Any]
+                   ) -> list[Row]:
+    """The configured ``units`` in config order, then the others in the order ``seen`` sorts
+    them (by their first call): the order the tables always listed units in."""
+    listed = dict.fromkeys(units)
+    others = sorted((name for name in rows if name not in listed), key=seen.__getitem__)
+    return [rows[name] for name in (*listed, *others)]
+
+
+def _row(rows: dict[str, UnitSummary], seen: dict[str, tuple[FirstCall, int]], name: str,
+         first: tuple[FirstCall, int]) -> UnitSummary:
+    seen[name] = min(seen.get(name, first), first)
+    return rows.setdefault(name, UnitSummary(name))
 
 
 def unit_summary_title(target: int) -> str:
