@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..callbacks import CallbackStatus, Obligation, evaluate
 from ..callbacks.follow_ups import CallFacts, follow_ups
 from ..telephony.records import CallRecord
-from .models import Call, CallbackObligation, Leg, SpeechJob, Transfer
+from .models import Call, CallbackObligation, Leg, Transfer
 
 FINAL_CALLBACK_STATUSES = frozenset({CallbackStatus.DONE.value, CallbackStatus.LATE.value,
                                      CallbackStatus.CALLER_CALLED_AGAIN.value})
@@ -215,19 +215,6 @@ def expire_callbacks(session: Session, now: datetime) -> int:
                CallbackObligation.due_at <= now)
         .values(status=CallbackStatus.MISSED.value))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def query_calls(session: Session, *, since: datetime | None = None,
-                until: datetime | None = None, unit: str | None = None,
-                units: Iterable[str] | None = None) -> list[Call]:
-    """Calls in a period (``since`` inclusive, ``until`` exclusive), oldest first."""
-    stmt = select(Call).options(selectinload(Call.transfers), selectinload(Call.callback),
-                                selectinload(Call.greeting),
-                                selectinload(Call.speech_jobs).load_only(SpeechJob.status))
-    stmt = in_period(stmt, since=since, until=until, unit=unit)
-    if units is not None:
-        stmt = stmt.where(Call.unit.in_(list(units)))
-    return list(session.scalars(stmt.order_by(Call.started_at, Call.id)))
 
 
 Selected = TypeVar("Selected", bound=Select[*tuple[Any, ...]])
