@@ -1,4 +1,9 @@
-"""Storage: SQLAlchemy 2.0 models, the engine factory, Alembic migrations and the repository."""
+"""Storage: SQLAlchemy 2.0 models, the engine factory, Alembic migrations and the repository.
+
+What the shells write goes through here: the call writer (`writer`), a capture's row
+(`captures`), the speech queue and greetings (`speech_queue`), where a stored call's audio is
+(`call_audio`). Nothing here reads the clock: times are passed in.
+"""
 
 from etykieta.storage.db import make_engine, make_sessionmaker, upgrade
 from etykieta.storage.models import Base, Call, CallbackObligation, Capture, Leg, Transfer
