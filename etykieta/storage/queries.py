@@ -30,10 +30,10 @@ from ..reports.views import (
     UnitCallbackCounts,
     UnitCallCounts,
 )
+from ..speech.greeting.gate import GREETED_DIRECTIONS
 from .models import Call, CallbackObligation, Greeting, SpeechJob, Transfer
 from .repository import in_period
 
-GREETED_DIRECTIONS = frozenset({"inbound", "internal"})
 WAITING_JOB_STATUSES = ("queued", "running")
 """A speech job in one of these will (again) judge its call's greeting."""
 COUNTED_VERDICTS = ("complete", "partial", "no_greeting", "silent", "unclear", "no_audio",
