@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,7 @@ from ..speech.greeting.gate import Cause, audio_verdict, not_checked
 from ..speech.greeting.verdict import GreetingResult
 from ..storage.call_audio import UncheckedGreeting, unchecked_greetings
 from ..storage.speech_queue import queue_again, replace_greeting
+from .speech import utc_now
 
 STORE_BATCH = 50
 """Calls stored per transaction: a crash loses at most these reads, never a greeting."""
@@ -74,13 +75,9 @@ class RequeueSummary:
         return text
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def requeue(settings: Settings, sessions: sessionmaker[Session], causes: Iterable[Cause], *,
             since: datetime | None = None, until: datetime | None = None,
-            unit: str | None = None, clock: Callable[[], datetime] = _utc_now,
+            unit: str | None = None, clock: Callable[[], datetime] = utc_now,
             timer: Callable[[], float] = time.perf_counter) -> RequeueSummary:
     """Queue again the greetings ``not_checked`` for ``causes``, reading their capture files.
 

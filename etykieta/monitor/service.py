@@ -45,7 +45,7 @@ from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.source import PacketSource, SourceStats
 from ..telephony.packets import CapturedPacket
-from .speech import PoolFactory, RunSummary, SpeechRunner
+from .speech import PoolFactory, RunSummary, SpeechRunner, utc_now
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5
@@ -110,7 +110,7 @@ class Monitor:
         self.sessions = sessions
         self.source = source
         self.directory = directory or Directory(settings)
-        self.writer = CallWriter(settings, sessions, clock=lambda: datetime.now(UTC),
+        self.writer = CallWriter(settings, sessions, clock=utc_now,
                                  directory=self.directory, live=True)
         self.runner = (SpeechRunner(settings, sessions, directory=self.directory,
                                     pool_factory=pool_factory)

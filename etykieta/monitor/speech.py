@@ -65,7 +65,8 @@ class RunSummary:
 PoolFactory = Callable[..., RecognitionPool]
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The wall clock, which stamps what the services store."""
     return datetime.now(UTC)
 
 
@@ -79,7 +80,7 @@ class SpeechRunner:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], *,
                  directory: Directory | None = None,
                  pool_factory: PoolFactory = RecognitionPool,
-                 clock: Callable[[], datetime] = _utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
         self.sessions = sessions
         self.directory = directory or Directory(settings)
