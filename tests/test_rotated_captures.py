@@ -97,7 +97,7 @@ class _Db:
         self.engine = make_engine(f"sqlite:///{directory / f'{random.random():.12f}.db'}")
         Base.metadata.create_all(self.engine)
         self.as_of = as_of
-        self.ingestor = Ingestor(settings, make_sessionmaker(self.engine), clock=lambda: as_of)
+        self.ingestor = Ingestor(settings, make_sessionmaker(self.engine), as_of=lambda: as_of)
         self.zone = ZoneInfo(settings.business_hours.timezone)
 
     def records(self) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
@@ -498,8 +498,9 @@ def test_a_second_ingest_of_a_stream_waits_for_the_first(db_url: str) -> None:
         from etykieta.storage import upgrade
 
         upgrade(engine)
-        ingestor = Ingestor(load_settings(LAB_CONFIG), make_sessionmaker(engine))
-        with ingestor._exclusive():
+        from etykieta.storage.streams import exclusive
+
+        with exclusive(engine, "default"):
             second = subprocess.Popen(
                 [str(ETYKIETA), "--config", str(LAB_CONFIG), "--db", db_url, "ingest",
                  str(CALLS / "direct_busy.pcap")], stdout=subprocess.PIPE,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
+from ..clock import utc_now
 from ..config import Directory
 from ..reports.calls_export import (
     CSV_DIALECTS,
@@ -36,7 +35,7 @@ def calls(state: CliContext, fmt: str, csv_dialect: str, since: str | None, unti
     """List calls: caller and their display name, who answered (extension and name), outcome,
     ring time, how long an unanswered caller waited, transfer, callback and greeting."""
     zone = state.zone
-    now = parse_time(as_of, "--as-of", zone) or datetime.now(UTC)
+    now = parse_time(as_of, "--as-of", zone) or utc_now()
     start, end = parse_time(since, "--since", zone), parse_time(until, "--until", zone)
     name = unit_name(state.settings, unit)
     directory = Directory(state.settings)

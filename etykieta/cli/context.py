@@ -8,11 +8,7 @@ A problem with either ends the command with one line on stderr and exit status 2
 from __future__ import annotations
 
 import difflib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -115,19 +111,6 @@ def unit_name(settings: Settings, value: str | None, name: str = "--unit") -> st
     hint = (f"did you mean {known[close[0]]!r}?" if close
             else "the units are " + ", ".join(repr(u.name) for u in settings.units))
     raise click.BadParameter(f"no unit is called {value!r}; {hint}", param_hint=name)
-
-
-@contextmanager
-def until_signalled() -> Iterator[threading.Event]:
-    """An event SIGTERM or Ctrl-C sets, for a long-running command to stop at cleanly."""
-    stop = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stop.set())
-                for signum in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield stop
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def run_speech(state: CliContext, limit: int | None) -> None:

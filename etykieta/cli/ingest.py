@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 
 import click
 
 from ..ingest.service import DEFAULT_STREAM, Ingestor, IngestRun
 from ..monitor.follow import CLOSED_AFTER_S, END_AFTER_S, SETTLE_S, Follower
-from .context import CliContext, parse_time, run_speech, until_signalled
+from ..monitor.signals import until_signalled
+from .context import CliContext, parse_time, run_speech
 
 STREAM_NAME_LENGTH = 200  # ingest_streams.name
 
@@ -60,13 +60,13 @@ def ingest(state: CliContext, files: tuple[str, ...], stream: str, follow_dir: s
         raise click.UsageError("give capture FILES, --follow DIR, or --finish")
     now = parse_time(as_of, "--as-of", state.zone)
     ingestor = Ingestor(state.settings, state.sessions(create=True), stream=stream,
-                        clock=(lambda: now) if now is not None else None)
+                        as_of=(lambda: now) if now is not None else None)
     if follow_dir is not None:
         _follow(ingestor, follow_dir, pattern, closed_after, end_after)
         return
     run = ingestor.ingest(files, finish=finish)
     _report(run, finish_only=finish and not files)
-    ingestor.refresh_callbacks(now or datetime.now(UTC))
+    ingestor.refresh_callbacks(now)
     if transcribe:
         run_speech(state, limit=None)
     if run.failures:

@@ -8,10 +8,11 @@ import click
 
 from ..errors import CaptureFormatError, CaptureUnavailableError
 from ..monitor.service import Monitor
+from ..monitor.signals import until_signalled
 from ..telephony.capture.journal import Journal
 from ..telephony.capture.live import LiveCapture, StreamCapture
 from ..telephony.capture.source import PacketSource
-from .context import CliContext, until_signalled
+from .context import CliContext
 
 
 @click.command()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
+from ..clock import utc_now
 from ..config import Directory
 from ..reports.greetings import build_greeting_summary, render_greeting_summary
 from ..reports.summary import build_unit_summary, render_unit_summary
@@ -30,7 +29,7 @@ def summary(state: CliContext, since: str | None, until: str | None, unit: str |
     answered: judged, % complete (T1), too fast (T2), casual words (T9), thanked (T10).
     """
     zone = state.zone
-    now = parse_time(as_of, "--as-of", zone) or datetime.now(UTC)
+    now = parse_time(as_of, "--as-of", zone) or utc_now()
     start, end = parse_time(since, "--since", zone), parse_time(until, "--until", zone)
     settings = state.settings
     wanted = unit_name(settings, unit)

@@ -1,5 +1,5 @@
 """The ingest job: capture files → the signalling core → the metrics database."""
 
-from etykieta.ingest.service import BATCH_CALLS, Ingestor, IngestSummary
+from etykieta.ingest.service import Ingestor, IngestRun, IngestSummary
 
-__all__ = ["BATCH_CALLS", "IngestSummary", "Ingestor"]
+__all__ = ["IngestRun", "IngestSummary", "Ingestor"]

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..clock import utc_now
 from ..config import Settings
 from ..speech.audio.collector import CallAudio
 from ..speech.audio.reread import ReadResult, gone_text, read_requests
@@ -29,7 +30,6 @@ from ..speech.greeting.gate import Cause, audio_verdict, not_checked
 from ..speech.greeting.verdict import GreetingResult
 from ..storage.call_audio import UncheckedGreeting, unchecked_greetings
 from ..storage.speech_queue import queue_again, replace_greeting
-from .speech import utc_now
 
 STORE_BATCH = 50
 """Calls stored per transaction: a crash loses at most these reads, never a greeting."""

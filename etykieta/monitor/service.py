@@ -30,10 +30,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..clock import utc_now
 from ..config import Directory, Settings
 from ..speech.audio.collector import MediaCollector
 from ..speech.engine.workers import RecognitionPool
@@ -45,7 +45,7 @@ from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.source import PacketSource, SourceStats
 from ..telephony.packets import CapturedPacket
-from .speech import PoolFactory, RunSummary, SpeechRunner, utc_now
+from .speech import PoolFactory, RunSummary, SpeechRunner
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5
@@ -203,7 +203,7 @@ class Monitor:
     def _expire_callbacks(self) -> None:
         """Callbacks whose deadline has passed without a call back are missed (T8)."""
         with self.sessions.begin() as session:
-            expire_callbacks(session, datetime.now(UTC))
+            expire_callbacks(session, utc_now())
 
     def _journal(self, packet: CapturedPacket) -> None:
         """Append to the journal; a failing disk costs crash safety, never the monitoring."""
@@ -289,7 +289,7 @@ class Monitor:
     def _capture_row(self) -> int:
         with self.sessions.begin() as session:
             return open_captures(session, [NewCapture(self.source.name)],
-                                 ingested_at=datetime.now(UTC))[0]
+                                 ingested_at=utc_now())[0]
 
     def _finish_capture_row(self, capture_id: int) -> None:
         core = self.analyzer.stats

@@ -14,10 +14,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..clock import utc_now
 from ..config import Directory, Settings
 from ..speech.engine.jobs import closing_job, recognition_job
 from ..speech.engine.model_conf import model_problem
@@ -63,11 +64,6 @@ class RunSummary:
 
 
 PoolFactory = Callable[..., RecognitionPool]
-
-
-def utc_now() -> datetime:
-    """The wall clock, which stamps what the services store."""
-    return datetime.now(UTC)
 
 
 class SpeechRunner:
