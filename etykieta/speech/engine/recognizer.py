@@ -1,6 +1,6 @@
 """The Vosk adapter: one model per process, telephone audio in, a `Transcript` out.
 
-Facts this module is built on are measured in ``shared/FIELD-NOTES.md`` (Vosk section):
+Facts this module is built on are measured in ``docs/field-notes.md`` (Vosk section):
 
 - Vosk upsamples 8 kHz input only if the model's ``conf/mfcc.conf`` allows it, so audio is
   resampled here, with soxr, to the rate the model was trained on.
@@ -119,7 +119,7 @@ def validate_grammar(grammar: str) -> str:
     """Return ``grammar`` re-serialised by json.dumps; raise ValueError if Vosk could crash on it.
 
     Vosk accepts a JSON list of phrases; anything else ('not json', '[]') segfaults it
-    (FIELD-NOTES). Phrases are whitespace-normalised; ``ensure_ascii=False`` because Vosk reads
+    (docs/field-notes.md). Phrases are whitespace-normalised; ``ensure_ascii=False`` because Vosk reads
     ``\\uXXXX`` escapes literally (measured: every escaped Korean word was "missing in vocabulary").
     """
     try:

@@ -1,6 +1,6 @@
 """Recognition in worker processes, so that a crash in Vosk costs one job and not the service.
 
-A malformed grammar segfaults Vosk (FIELD-NOTES), and the capture process must never run it.
+A malformed grammar segfaults Vosk (docs/field-notes.md), and the capture process must never run it.
 `RecognitionPool` starts ``workers`` processes (``spawn`` by default: safe from a threaded
 parent), each loading the model once, and hands each one job at a time over its own pipe. Since
 every worker holds at most one job, a worker that dies is the job's fault or the machine's: the

@@ -3,7 +3,7 @@
 With ``SetWords(True)`` a Vosk recognizer answers each ``Result()``/``FinalResult()`` with
 ``{"result": [{"conf": …, "end": …, "start": …, "word": …}, …], "text": "…"}``, or with just
 ``{"text": ""}`` when it heard nothing. A recogniser's output may hold several such objects,
-one after another or spread over several lines (see shared/FIELD-NOTES.md, Vosk): all are
+one after another or spread over several lines (see docs/field-notes.md, Vosk): all are
 parsed, in order, times kept. Times are seconds from the recogniser's start, which is the start
 of the judged window.
 """

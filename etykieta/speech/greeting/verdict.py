@@ -9,7 +9,7 @@ matchers of `etykieta.speech.greeting.match`. The grammar pass only adds an elem
 free transcript supports it: a looser match of the same element overlapping it in time, or every
 grammar word at `GRAMMAR_ALONE_CONF` over free-transcript speech that says nothing else with
 confidence, and only when the free transcript found some element of its own (a grammar is not
-a detector: see shared/FIELD-NOTES.md, Vosk).
+a detector: see docs/field-notes.md, Vosk).
 """
 
 from __future__ import annotations
