@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from etykieta.callbacks.opening import calendar_for
 from etykieta.config import (
-    Directory,
     ExtensionRange,
     LineLocator,
     NameForm,
@@ -29,6 +28,7 @@ from etykieta.config import (
 )
 from etykieta.config.loader import ARRAY_KEYS, CONFIG_ENV, TABLE_KEYS
 from etykieta.errors import ConfigError
+from etykieta.telephony.numbers import Directory
 
 DATA = Path(__file__).parent / "data"
 CASES = DATA / "config"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from etykieta.config import Directory, NameForm, Settings
+from etykieta.config import NameForm, Settings
 from etykieta.speech.greeting.transcript import Transcript, Word
 from etykieta.speech.greeting.verdict import (
     Element,
@@ -23,6 +23,7 @@ from etykieta.speech.greeting.verdict import (
     Verdict,
     check_greeting,
 )
+from etykieta.telephony.numbers import Directory
 
 from .conftest import DATA
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from etykieta.callbacks import CallbackStatus
 from etykieta.callbacks.follow_ups import status_as_of
-from etykieta.config import Directory, Settings
+from etykieta.config import Settings
 from etykieta.reports.greetings import build_greeting_summary
 from etykieta.reports.summary import NO_UNIT, build_unit_summary
 from etykieta.reports.views import CallView
@@ -32,6 +32,7 @@ from etykieta.storage.queries import (
     unit_call_counts,
     unit_callback_counts,
 )
+from etykieta.telephony.numbers import Directory
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 UNITS = ("Wydział Komunikacji", "Wydział Podatków i Opłat Lokalnych", None, "Straż Miejska")

@@ -1,8 +1,9 @@
 """Recognition worker processes: a Vosk crash costs one job, never the pool.
 
-A malformed grammar string segfaults Vosk (docs/field-notes.md); the pool's test-only ``raw_grammar``
-feeds one to a worker on purpose. One pool of 2 workers (the production default) serves the
-module; tests that need their own pool use a model path that fails at once, except the tests
+A malformed grammar string segfaults Vosk (docs/field-notes.md); the pool's test-only
+``raw_grammar`` feeds one to a worker on purpose. One pool of 2 workers (the production
+default) serves the module; tests that need their own pool use a model path that fails at
+once, except the tests
 of a kept recognizer (``recognizer_calls``), which start one worker each so that they know
 which recognizer decoded each job.
 """

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..config import BusinessHours, CallbackPolicy, Directory
+from ..config import BusinessHours, CallbackPolicy
+from ..telephony.numbers import Directory
 from ..telephony.records import CallRecord
 from .calendar import BusinessCalendar
 from .rules import E164_PATTERN, Obligation, ObligationReason

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from ..clock import utc_now
-from ..config import Directory
 from ..reports.calls_export import (
     CSV_DIALECTS,
     DEFAULT_CSV_DIALECT,
@@ -14,6 +13,7 @@ from ..reports.calls_export import (
     render_table,
 )
 from ..storage.queries import list_calls
+from ..telephony.numbers import Directory
 from .context import CliContext, parse_time, unit_name
 from .options import AS_OF_HELP, SINCE_HELP, UNIT_HELP, UNTIL_HELP
 

@@ -16,7 +16,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..config import Directory, Settings, load_settings
+from ..config import Settings, load_settings
 from ..errors import ConfigError
 from ..monitor.speech import SpeechRunner
 from ..speech.engine.recognizer import SpeechUnavailableError
@@ -27,6 +27,7 @@ from ..storage.db import (
     open_engine,
     upgrade,
 )
+from ..telephony.numbers import Directory
 
 SETUP_ERROR = 2  # exit status: the config or the database cannot be used
 

@@ -13,9 +13,10 @@ from typing import Protocol
 
 import click
 
-from etykieta.config import Directory, Settings
+from etykieta.config import Settings
 from etykieta.speech.greeting.transcript import Transcript
 from etykieta.speech.greeting.verdict import check_greeting
+from etykieta.telephony.numbers import Directory
 
 
 class _SettingsSource(Protocol):

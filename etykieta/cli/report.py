@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from ..clock import utc_now
-from ..config import Directory
 from ..reports.greetings import build_greeting_summary, render_greeting_summary
 from ..reports.summary import build_unit_summary, render_unit_summary
 from ..storage.queries import greeting_counts, unit_call_counts, unit_callback_counts
+from ..telephony.numbers import Directory
 from .context import CliContext, parse_time, unit_name
 from .options import AS_OF_HELP, SINCE_HELP, UNIT_HELP, UNTIL_HELP
 

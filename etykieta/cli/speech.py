@@ -14,7 +14,7 @@ from importlib import resources
 
 import click
 
-from ..config import Directory, Settings
+from ..config import Settings
 from ..monitor.requeue import RequeueSummary, requeue
 from ..speech.audio.wav import write_wav
 from ..speech.engine.model_conf import model_problem
@@ -22,6 +22,7 @@ from ..speech.engine.recognizer import SpeechUnavailableError, VoskEngine
 from ..speech.greeting.gate import REQUEUED_BY_REQUEUE, REQUEUED_BY_RUN, Cause, expected_phrases
 from ..storage.call_audio import AudioUnavailableError, audio_for_call
 from ..storage.speech_queue import queue_status
+from ..telephony.numbers import Directory
 from .context import CliContext, parse_time, run_speech, unit_name
 
 NO_SPEECH = 3

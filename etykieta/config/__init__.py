@@ -1,7 +1,8 @@
 """Configuration: one TOML file, validated into frozen dataclasses.
 
-``load_settings()`` reads it (see its docstring for where it looks) and ``Directory`` answers
-who is at a number. ``check_config()`` lists problems without raising.
+``load_settings()`` reads it (see its docstring for where it looks); ``check_config()`` lists
+problems without raising. Who is at a number — the rules built on these settings — is
+:class:`etykieta.telephony.numbers.Directory`.
 """
 
 from etykieta.config.loader import (
@@ -29,13 +30,11 @@ from etykieta.config.model import (
     Staff,
     Unit,
 )
-from etykieta.config.numbers import Directory, clean_number
 
 __all__ = [
     "BusinessHours",
     "CallbackPolicy",
     "CaptureSettings",
-    "Directory",
     "ExtensionRange",
     "GreetingSettings",
     "LineLocator",
@@ -50,7 +49,6 @@ __all__ = [
     "Staff",
     "Unit",
     "check_config",
-    "clean_number",
     "config_in_use",
     "example_config",
     "load_settings",

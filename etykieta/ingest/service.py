@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..callbacks import BusinessCalendar
 from ..callbacks.opening import calendar_for
 from ..clock import Clock, utc_now
-from ..config import Directory, Settings
+from ..config import Settings
 from ..errors import CaptureFormatError
 from ..storage.captures import NewCapture, open_captures
 from ..storage.repository import refresh_callbacks
@@ -37,6 +37,7 @@ from ..storage.streams import exclusive, stream_state
 from ..storage.writer import CallWriter
 from ..telephony.capture.files import CaptureSet, CaptureSource, probe
 from ..telephony.capture.journal import Journal
+from ..telephony.numbers import Directory
 from ..telephony.packets import CapturedPacket
 from . import carry
 from .reading import Reading, utc

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..clock import utc_now
-from ..config import Directory, Settings
+from ..config import Settings
 from ..speech.audio.collector import MediaCollector
 from ..speech.engine.workers import RecognitionPool
 from ..speech.greeting.gate import greeting_applies
@@ -44,6 +44,7 @@ from ..storage.writer import BATCH_CALLS, CallWriter, Finished
 from ..telephony.analyzer import SignallingAnalyzer
 from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.source import PacketSource, SourceStats
+from ..telephony.numbers import Directory
 from ..telephony.packets import CapturedPacket
 from .speech import PoolFactory, RunSummary, SpeechRunner
 

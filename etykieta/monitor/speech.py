@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..clock import utc_now
-from ..config import Directory, Settings
+from ..config import Settings
 from ..speech.engine.jobs import closing_job, recognition_job
 from ..speech.engine.model_conf import model_problem
 from ..speech.engine.workers import RecognitionJob, RecognitionOutcome, RecognitionPool
@@ -43,6 +43,7 @@ from ..storage.speech_queue import (
     store_greeting,
     unfinished_jobs,
 )
+from ..telephony.numbers import Directory
 
 BATCH_JOBS = 16
 IDLE_POLL_S = 1.0

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from ..config import Directory
+from ..telephony.numbers import Directory
 from .views import CallView
 
 CSV_COLUMNS = (

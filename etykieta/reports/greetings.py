@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..config import Directory
+from ..telephony.numbers import Directory
 from .calls_export import format_table
 from .summary import NO_UNIT, in_table_order
 from .views import FirstCall, GreetingCounts

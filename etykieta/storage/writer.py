@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..callbacks import BusinessCalendar
 from ..callbacks.opening import calendar_for, obligation_for
-from ..config import Directory, Settings
+from ..config import Settings
 from ..speech.audio.collector import CallAudio
 from ..speech.engine.model_conf import model_problem
 from ..speech.greeting.gate import Cause, audio_verdict, greeting_applies, not_checked
 from ..speech.greeting.verdict import GreetingResult
+from ..telephony.numbers import Directory
 from ..telephony.records import CallRecord
 from .models import Call, CallMedia
 from .repository import StoredCall, refresh_callbacks, store_calls

@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from ..config import Directory, Settings
+from ..config import Settings
 from .calls import AssemblerStats, CallAssembler
 from .events import LegEvent
+from .numbers import Directory
 from .packets import CapturedPacket, Datagram
 from .pipeline import PipelineStats, SipExtractor
 from .records import CallRecord

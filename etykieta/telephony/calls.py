@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..config import Directory, RingCadence
+from ..config import RingCadence
 from .events import LegEvent, LegStarted
 from .facts import (
     ANSWER_BRIDGE_S,
@@ -32,6 +32,7 @@ from .facts import (
     dialed_number,
 )
 from .legs import Leg
+from .numbers import Directory
 from .records import CallRecord, LegRole, LinkKind
 from .sipuri import number_of
 

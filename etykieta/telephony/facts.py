@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..config import Directory, RingCadence
+from ..config import RingCadence
 from .legs import EndCause, Leg, LegState, Refer
+from .numbers import Directory
 from .records import (
     CallRecord,
     Direction,

@@ -119,8 +119,9 @@ def validate_grammar(grammar: str) -> str:
     """Return ``grammar`` re-serialised by json.dumps; raise ValueError if Vosk could crash on it.
 
     Vosk accepts a JSON list of phrases; anything else ('not json', '[]') segfaults it
-    (docs/field-notes.md). Phrases are whitespace-normalised; ``ensure_ascii=False`` because Vosk reads
-    ``\\uXXXX`` escapes literally (measured: every escaped Korean word was "missing in vocabulary").
+    (docs/field-notes.md). Phrases are whitespace-normalised; ``ensure_ascii=False`` because
+    Vosk reads ``\\uXXXX`` escapes literally (measured: every escaped Korean word was "missing
+    in vocabulary").
     """
     try:
         phrases = json.loads(grammar)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ...config import Directory, Settings
+from ...config import Settings
+from ...telephony.numbers import Directory
 from ...telephony.records import CallRecord
 from ..audio.collector import CallAudio
 from ..audio.vad import detect_voice, is_silent

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from etykieta.config.model import NonPerson, Settings, Staff, Unit
+from ..config.model import NonPerson, Settings, Staff, Unit
 
 # What people and PBXs put between digits: "+48 600-100-200", "(74) 886 12 01", "600.100.200".
 _SEPARATORS = re.compile(r"[\s\-./()]")
