@@ -5,8 +5,8 @@ Pure code: no database, no clock, no I/O. The current time is always passed in.
 which later calls bear on it, ``rules.evaluate`` what they add up to.
 """
 
-from etykieta.callbacks.calendar import BusinessCalendar
-from etykieta.callbacks.rules import (
+from .calendar import BusinessCalendar
+from .rules import (
     CallbackState,
     CallbackStatus,
     FollowUp,

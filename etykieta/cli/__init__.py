@@ -1,5 +1,5 @@
 """The command line: one module per command group, all registered on :func:`main`."""
 
-from etykieta.cli.main import main
+from .main import main
 
 __all__ = ["main"]

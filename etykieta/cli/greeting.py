@@ -13,10 +13,10 @@ from typing import Protocol
 
 import click
 
-from etykieta.config import Settings
-from etykieta.speech.greeting.transcript import Transcript
-from etykieta.speech.greeting.verdict import check_greeting
-from etykieta.telephony.numbers import Directory
+from ..config import Settings
+from ..speech.greeting.transcript import Transcript
+from ..speech.greeting.verdict import check_greeting
+from ..telephony.numbers import Directory
 
 
 class _SettingsSource(Protocol):

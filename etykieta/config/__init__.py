@@ -5,15 +5,15 @@ problems without raising. Who is at a number — the rules built on these settin
 :class:`etykieta.telephony.numbers.Directory`.
 """
 
-from etykieta.config.loader import (
+from .loader import (
     check_config,
     config_in_use,
     example_config,
     load_settings,
     parse_settings,
 )
-from etykieta.config.locator import LineLocator
-from etykieta.config.model import (
+from .locator import LineLocator
+from .model import (
     BusinessHours,
     CallbackPolicy,
     CaptureSettings,

@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from etykieta.config.model import ExtensionRange, NonPerson, NonPersonKind, Staff, Unit
-from etykieta.config.reader import DIGITS, Problems, Section, array, suggest
+from .model import ExtensionRange, NonPerson, NonPersonKind, Staff, Unit
+from .reader import DIGITS, Problems, Section, array, suggest
 
 # The keys of every [[array]] entry; a key not listed is reported as unknown.
 ARRAY_KEYS: dict[str, tuple[str, ...]] = {

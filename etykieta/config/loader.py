@@ -16,14 +16,14 @@ import tomllib
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from etykieta.config import tables
-from etykieta.config.arrays import ARRAY_KEYS, read_arrays
-from etykieta.config.locator import LineLocator
-from etykieta.config.model import Settings
-from etykieta.config.reader import Problems, Section, suggest, table
-from etykieta.config.tables import TABLE_KEYS
-from etykieta.config.validate import check_entries
-from etykieta.errors import ConfigError
+from ..errors import ConfigError
+from . import tables
+from .arrays import ARRAY_KEYS, read_arrays
+from .locator import LineLocator
+from .model import Settings
+from .reader import Problems, Section, suggest, table
+from .tables import TABLE_KEYS
+from .validate import check_entries
 
 __all__ = [
     "ARRAY_KEYS",

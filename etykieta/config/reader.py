@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
-from etykieta.config.locator import LineLocator
+from .locator import LineLocator
 
 DIGITS = re.compile(r"[0-9]+")
 

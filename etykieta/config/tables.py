@@ -9,7 +9,7 @@ import zoneinfo
 
 import holidays
 
-from etykieta.config.model import (
+from .model import (
     DEFAULT_CASUAL_WORDS,
     DEFAULT_DATABASE_URL,
     DEFAULT_JOURNAL_DIR,
@@ -24,7 +24,7 @@ from etykieta.config.model import (
     RingCadence,
     SpeechSettings,
 )
-from etykieta.config.reader import DIGITS, Section, describe, is_int, suggest
+from .reader import DIGITS, Section, describe, is_int, suggest
 
 # The keys of every table; a key not listed is reported as unknown.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {

@@ -6,9 +6,9 @@ name the other entry, with its line, in every problem.
 
 from __future__ import annotations
 
-from etykieta.config.arrays import Parsed
-from etykieta.config.model import ExtensionRange, Unit
-from etykieta.config.reader import Problems, suggest
+from .arrays import Parsed
+from .model import ExtensionRange, Unit
+from .reader import Problems, suggest
 
 
 def check_entries(parsed: Parsed, problems: Problems) -> None:

@@ -1,5 +1,5 @@
 """The ingest job: capture files → the signalling core → the metrics database."""
 
-from etykieta.ingest.service import Ingestor, IngestRun, IngestSummary
+from .service import Ingestor, IngestRun, IngestSummary
 
 __all__ = ["IngestRun", "IngestSummary", "Ingestor"]

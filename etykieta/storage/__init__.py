@@ -5,8 +5,8 @@ What the shells write goes through here: the call writer (`writer`), a capture's
 (`call_audio`). Nothing here reads the clock: times are passed in.
 """
 
-from etykieta.storage.db import make_engine, make_sessionmaker, upgrade
-from etykieta.storage.models import Base, Call, CallbackObligation, Capture, Leg, Transfer
+from .db import make_engine, make_sessionmaker, upgrade
+from .models import Base, Call, CallbackObligation, Capture, Leg, Transfer
 
 __all__ = [
     "Base",

@@ -18,8 +18,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from etykieta.telephony.fragments import FragmentReassembler
-from etykieta.telephony.tunnels import (
+from .fragments import FragmentReassembler
+from .tunnels import (
     IPPROTO_GRE,
     IPPROTO_IPIP,
     MAX_TUNNEL_DEPTH,

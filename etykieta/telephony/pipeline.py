@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from etykieta.telephony.packets import (
+from .packets import (
     CapturedPacket,
     Datagram,
     Endpoint,
@@ -20,7 +20,7 @@ from etykieta.telephony.packets import (
     TcpSegment,
     Transport,
 )
-from etykieta.telephony.streams import (
+from .streams import (
     MAX_SIP_MESSAGE_SIZE,
     SIP_START_BYTES,
     SipStreamFramer,
@@ -28,7 +28,7 @@ from etykieta.telephony.streams import (
     TcpReassembler,
     looks_like_sip,
 )
-from etykieta.telephony.tunnels import VXLAN_FLAGS, VXLAN_UDP_PORT
+from .tunnels import VXLAN_FLAGS, VXLAN_UDP_PORT
 
 MAX_MALFORMED_SAMPLES = 100
 # First payload bytes worth a closer look in the UDP filter: one set lookup turns RTP away.

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import TypeVar
 
-from etykieta.telephony.sdp import SessionDescription
-from etykieta.telephony.sipheaders import (
+from .sdp import SessionDescription
+from .sipheaders import (
     LIST_HEADERS,
     CSeq,
     HistoryEntry,
@@ -40,7 +40,7 @@ from etykieta.telephony.sipheaders import (
     is_token,
     parse_media_type,
 )
-from etykieta.telephony.sipuri import (
+from .sipuri import (
     NameAddr,
     SipUri,
     find_param,

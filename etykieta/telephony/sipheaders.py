@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from etykieta.telephony.sipuri import (
+from .sipuri import (
     NameAddr,
     Params,
     SipUri,

@@ -11,7 +11,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from etykieta.telephony.packets import Endpoint, TcpFlags, TcpSegment
+from .packets import Endpoint, TcpFlags, TcpSegment
 
 SEQ_MASK = 0xFFFFFFFF
 SEQ_HALF = 0x80000000  # sequence numbers compare modulo 2**32 (RFC 9293 §3.4)

@@ -1,5 +1,8 @@
 """Alembic environment: the engine comes from ``etykieta.storage.db.upgrade``.
 
+Alembic loads this file as a script, not as a module of the package: its import of the
+models is the one absolute import in ``etykieta``.
+
 On SQLite a batch migration rebuilds a table (copy, drop, rename); with foreign keys on, the
 drop would cascade to every child row (a rebuilt ``calls`` would empty ``legs``, ``greetings``
 …). So foreign keys are off while migrations run, and checked before they are turned on again.

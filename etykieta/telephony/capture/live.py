@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, BinaryIO, Self, cast
 
-from etykieta.errors import CaptureFormatError, CaptureUnavailableError, EtykietaError
-from etykieta.telephony.capture.pcap_file import CaptureFile, open_capture
-from etykieta.telephony.capture.source import SourceStats
-from etykieta.telephony.packets import CapturedPacket
+from ...errors import CaptureFormatError, CaptureUnavailableError, EtykietaError
+from ..packets import CapturedPacket
+from .pcap_file import CaptureFile, open_capture
+from .source import SourceStats
 
 TCPDUMP_MAX_SNAPLEN = 262144  # what tcpdump itself uses for -s 0
 # The kernel buffer tcpdump asks for (-B, KiB). With its 2 MiB default and --immediate-mode,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import BinaryIO
 
-from etykieta.errors import CaptureFormatError
-from etykieta.telephony.packets import CapturedPacket
+from ...errors import CaptureFormatError
+from ..packets import CapturedPacket
 
 PCAP_MAGIC_MICRO = 0xA1B2C3D4
 PCAP_MAGIC_NANO = 0xA1B23C4D
