@@ -247,7 +247,18 @@ calendars = st.sampled_from([CITY_HALL, NIGHT_SHIFT])
 
 @given(calendar=calendars, start=instants, hours=business_hours)
 def test_due_is_not_before_start(calendar: BusinessCalendar, start: datetime, hours: float) -> None:
-    assert calendar.add_business_time(start, hours) >= start
+    # As instants: Python compares two datetimes of the same tzinfo by their wall clocks, so
+    # 01:00+01:00 would read as earlier than the spring gap's 02:00 fold=1 — the same instant
+    # (PEP 495: in the gap, fold=1 takes the offset after the change).
+    assert calendar.add_business_time(start, hours).astimezone(UTC) >= start.astimezone(UTC)
+
+
+def test_a_start_in_the_spring_gap_is_due_at_the_same_instant() -> None:
+    """The case hypothesis found: Sunday 2026-03-29 02:00 (fold=1) does not exist in Warsaw;
+    it is 00:00 UTC, inside the night shift's window, so nothing added is due right then."""
+    start = datetime(2026, 3, 29, 2, 0, fold=1, tzinfo=WARSAW)
+    due = NIGHT_SHIFT.add_business_time(start, 0.0)
+    assert due.astimezone(UTC) == start.astimezone(UTC) == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
 
 
 @given(calendar=calendars, start=instants, hours=business_hours)
