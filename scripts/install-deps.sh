@@ -4,7 +4,8 @@
 # As root it installs what is missing; otherwise it prints the exact apt-get line and fails.
 set -euo pipefail
 python_pkgs=(python3 python3-venv python3-dev)
-test_pkgs=(sip-tester tcpdump tshark kamailio iproute2 postgresql sox espeak-ng)
+test_pkgs=(sip-tester tcpdump tshark kamailio iproute2 postgresql sox espeak-ng
+           chromium chromium-driver)  # the web application in a real browser (Playwright)
 case "${1:-test}" in
   python) want=("${python_pkgs[@]}") ;;
   test) want=("${python_pkgs[@]}" "${test_pkgs[@]}") ;;
