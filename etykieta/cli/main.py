@@ -20,6 +20,7 @@ from .ingest import ingest
 from .monitor import monitor
 from .report import summary
 from .speech import audio, speech
+from .users import users
 
 
 @click.group()
@@ -41,7 +42,7 @@ def main(ctx: click.Context, config_path: str | None, db_url: str | None, verbos
 
 
 
-for command in (audio, calls, config, db, greeting, ingest, monitor, speech, summary):
+for command in (audio, calls, config, db, greeting, ingest, monitor, speech, summary, users):
     main.add_command(command)
 
 

@@ -299,3 +299,51 @@ class IngestStream(Base):
     """The last packet time read from the stream."""
     open_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class User(Base):
+    """Someone who may log in to the web application (``etykieta users``).
+
+    ``role`` is ``admin``, ``supervisor`` (of ``units``, by name) or ``staff`` (the person at
+    ``extension``). A removed user keeps the row, with ``disabled_at``, so that the audit log's
+    names stay unambiguous; ``session_epoch`` grows when the password changes or the user is
+    removed, which ends every session signed before.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    units: Mapped[list[str]] = mapped_column(JSON, default=list)
+    extension: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class AuditEntry(Base):
+    """Who did what, when: logins, exports, overrides, changes to users."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    who: Mapped[str] = mapped_column(String(64), index=True)
+    """A username, or ``cli`` for the command line."""
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    """The client's address for what came over the web."""
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LoginFailure(Base):
+    """A failed login, kept while it still slows down the next attempts (per name, per address)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
