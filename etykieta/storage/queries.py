@@ -13,6 +13,7 @@ aggregates as :func:`callback_status_as_of`, the same rule as a SQL ``CASE``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from ..reports.views import (
     UnitCallCounts,
 )
 from ..speech.greeting.gate import GREETED_DIRECTIONS
-from .models import Call, CallbackObligation, Greeting, SpeechJob, Transfer
+from .models import Call, CallbackObligation, Greeting, Leg, SpeechJob, Transfer
 from .repository import in_period
 
 WAITING_JOB_STATUSES = ("queued", "running")
@@ -52,11 +53,21 @@ def callback_status_as_of(now: datetime) -> ColumnElement[str]:
         else_=CallbackObligation.status)
 
 
+def rang_at(extension: str) -> ColumnElement[bool]:
+    """The calls that rang at ``extension`` (a leg to it) or were answered there: a person's."""
+    return or_(Call.answered_by == extension,
+               exists().where(Leg.call_pk == Call.id, Leg.extension == extension))
+
+
 def list_calls(session: Session, *, as_of: datetime, since: datetime | None = None,
                until: datetime | None = None, unit: str | None = None,
-               after: tuple[datetime, int] | None = None, limit: int | None = None
+               after: tuple[datetime, int] | None = None, limit: int | None = None,
+               extension: str | None = None, units: Sequence[str] | None = None
                ) -> list[CallView]:
     """Calls started in ``[since, until)`` (of ``unit``), oldest first; callbacks as of ``as_of``.
+
+    With ``extension``, only the calls that rang or were answered there (:func:`rang_at`);
+    with ``units``, only the calls of those units (a supervisor's).
 
     One statement: the calls left-joined to their last transfer, their callback and their
     greeting. A page is ``limit`` calls after the ``key`` of the previous page's last (``after``).
@@ -74,6 +85,10 @@ def list_calls(session: Session, *, as_of: datetime, since: datetime | None = No
             .outerjoin(CallbackObligation, CallbackObligation.call_pk == Call.id)
             .outerjoin(Greeting, Greeting.call_pk == Call.id))
     stmt = in_period(stmt, since=since, until=until, unit=unit)
+    if extension is not None:
+        stmt = stmt.where(rang_at(extension))
+    if units is not None:
+        stmt = stmt.where(Call.unit.in_(list(units)))
     if after is not None:
         stmt = stmt.where(or_(Call.started_at > after[0],
                               and_(Call.started_at == after[0], Call.id > after[1])))
