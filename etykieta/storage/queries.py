@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..callbacks import CallbackStatus
@@ -72,19 +72,7 @@ def list_calls(session: Session, *, as_of: datetime, since: datetime | None = No
     One statement: the calls left-joined to their last transfer, their callback and their
     greeting. A page is ``limit`` calls after the ``key`` of the previous page's last (``after``).
     """
-    last_transfer = (select(Transfer.id).where(Transfer.call_pk == Call.id)
-                     .order_by(Transfer.seq.desc(), Transfer.id.desc()).limit(1)
-                     .correlate(Call).scalar_subquery())
-    waiting = exists().where(SpeechJob.call_pk == Call.id,
-                             SpeechJob.status.in_(WAITING_JOB_STATUSES))
-    stmt = (select(*_CALL_COLUMNS, Transfer.id.label("transfer_id"), *_TRANSFER_COLUMNS,
-                   CallbackObligation.id.label("callback_id"), *_CALLBACK_COLUMNS,
-                   Greeting.id.label("greeting_id"), *_GREETING_COLUMNS,
-                   waiting.label("speech_waiting"))
-            .outerjoin(Transfer, Transfer.id == last_transfer)
-            .outerjoin(CallbackObligation, CallbackObligation.call_pk == Call.id)
-            .outerjoin(Greeting, Greeting.call_pk == Call.id))
-    stmt = in_period(stmt, since=since, until=until, unit=unit)
+    stmt = in_period(_listing(), since=since, until=until, unit=unit)
     if extension is not None:
         stmt = stmt.where(rang_at(extension))
     if units is not None:
@@ -94,6 +82,33 @@ def list_calls(session: Session, *, as_of: datetime, since: datetime | None = No
                               and_(Call.started_at == after[0], Call.id > after[1])))
     stmt = stmt.order_by(Call.started_at, Call.id).limit(limit)
     return [_call_view(row, as_of) for row in session.execute(stmt).mappings()]
+
+
+def callback_worklist(session: Session, *, as_of: datetime, units: Sequence[str] | None = None,
+                      limit: int | None = None) -> list[CallView]:
+    """The calls whose callback is still to do (T6–T8: pending, or missed and not yet made up),
+    owed by ``units`` (None: any), soonest due first; statuses as of ``as_of``."""
+    stmt = _listing().where(CallbackObligation.status.in_(sorted(OPEN_STATUSES)))
+    if units is not None:
+        stmt = stmt.where(CallbackObligation.unit.in_(list(units)))
+    stmt = stmt.order_by(CallbackObligation.due_at, Call.id).limit(limit)
+    return [_call_view(row, as_of) for row in session.execute(stmt).mappings()]
+
+
+def _listing() -> Select[*tuple[Any, ...]]:
+    """Calls left-joined to their last transfer, their callback and their greeting."""
+    last_transfer = (select(Transfer.id).where(Transfer.call_pk == Call.id)
+                     .order_by(Transfer.seq.desc(), Transfer.id.desc()).limit(1)
+                     .correlate(Call).scalar_subquery())
+    waiting = exists().where(SpeechJob.call_pk == Call.id,
+                             SpeechJob.status.in_(WAITING_JOB_STATUSES))
+    return (select(*_CALL_COLUMNS, Transfer.id.label("transfer_id"), *_TRANSFER_COLUMNS,
+                   CallbackObligation.id.label("callback_id"), *_CALLBACK_COLUMNS,
+                   Greeting.id.label("greeting_id"), *_GREETING_COLUMNS,
+                   waiting.label("speech_waiting"))
+            .outerjoin(Transfer, Transfer.id == last_transfer)
+            .outerjoin(CallbackObligation, CallbackObligation.call_pk == Call.id)
+            .outerjoin(Greeting, Greeting.call_pk == Call.id))
 
 
 def _labelled(prefix: str, columns: dict[str, Any]) -> tuple[Any, ...]:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from etykieta.storage import make_sessionmaker
-from etykieta.storage.queries import list_calls
+from etykieta.storage.queries import callback_worklist, list_calls
 
 from .rows import T0, add_call
 
@@ -38,3 +38,19 @@ def test_a_supervisors_calls_are_those_of_their_units(engine: Engine) -> None:
                            until=T0 + timedelta(minutes=4))
         assert [c.call_id for c in calls] == ["c0@test", "c2@test"]
         assert list_calls(session, as_of=T0, units=()) == []
+
+
+def test_the_worklist_is_the_open_callbacks_of_the_units_soonest_due_first(
+        engine: Engine) -> None:
+    hour = timedelta(hours=1)
+    with make_sessionmaker(engine).begin() as session:
+        add_call(session, 1, unit=KOM, callback=("pending", T0 + 3 * hour))
+        add_call(session, 2, unit=KOM, callback=("pending", T0 + hour))
+        add_call(session, 3, unit=KOM, callback=("done", T0 + hour))
+        add_call(session, 4, unit=POD, callback=("pending", T0 + 2 * hour))
+        add_call(session, 5, unit=KOM, callback=("missed", T0 - hour))
+        work = callback_worklist(session, as_of=T0 + 2 * hour, units=(KOM,))
+        assert [(c.call_id, c.callback.status if c.callback else None) for c in work] == [
+            ("c5@test", "missed"), ("c2@test", "missed"), ("c1@test", "pending")]
+        everyone = callback_worklist(session, as_of=T0)
+        assert [c.call_id for c in everyone] == ["c5@test", "c2@test", "c4@test", "c1@test"]
