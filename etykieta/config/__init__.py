@@ -29,6 +29,7 @@ from .model import (
     SpeechSettings,
     Staff,
     Unit,
+    WebSettings,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "SpeechSettings",
     "Staff",
     "Unit",
+    "WebSettings",
     "check_config",
     "config_in_use",
     "example_config",

@@ -137,6 +137,31 @@ class GreetingSettings:
     max_syllables_per_s: float = 6.0
 
 
+DEFAULT_SECRET_FILE = "var/web-secret"
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The web application (``etykieta serve``).
+
+    ``public_url`` is the address users open (behind a reverse proxy: the proxy's); an
+    ``https://`` one marks the session cookie Secure. The key that signs session cookies is
+    kept in ``secret_file``, never in the configuration itself. ``trust_proxy_user_header``
+    names a header a reverse proxy sets to the logged-in user's name (single sign-on); "" = off.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    secret_file: str = DEFAULT_SECRET_FILE
+    trust_proxy_user_header: str = ""
+
+    @property
+    def https(self) -> bool:
+        """Users reach the application over HTTPS."""
+        return self.public_url.startswith("https://")
+
+
 @dataclass(frozen=True, slots=True)
 class ExtensionRange:
     """Extensions ``low``..``high`` inclusive, all with the same number of digits."""
@@ -231,6 +256,7 @@ class Settings:
     callbacks: CallbackPolicy = field(default_factory=CallbackPolicy)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     greeting: GreetingSettings = field(default_factory=GreetingSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     units: tuple[Unit, ...] = ()
     staff: tuple[Staff, ...] = ()
     non_person: tuple[NonPerson, ...] = ()

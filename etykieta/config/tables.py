@@ -13,6 +13,7 @@ from .model import (
     DEFAULT_CASUAL_WORDS,
     DEFAULT_DATABASE_URL,
     DEFAULT_JOURNAL_DIR,
+    DEFAULT_SECRET_FILE,
     WEEKDAY_NAMES,
     BusinessHours,
     CallbackPolicy,
@@ -23,6 +24,7 @@ from .model import (
     PbxSettings,
     RingCadence,
     SpeechSettings,
+    WebSettings,
 )
 from .reader import DIGITS, Section, describe, is_int, suggest
 
@@ -38,6 +40,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "speech": ("model_path", "window_s", "closing_window_s", "keep_audio", "workers",
                "recognizer_calls"),
     "greeting": ("require_office", "name", "casual_words", "max_syllables_per_s"),
+    "web": ("host", "port", "public_url", "secret_file", "trust_proxy_user_header"),
 }
 
 _COUNTRY_CODE = re.compile(r"[0-9]{1,3}")
@@ -45,6 +48,7 @@ _DID_PREFIX = re.compile(r"\+?[0-9]+")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _DB_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://.*")
 _HEADER_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+_PUBLIC_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
 def organisation(section: Section) -> Organisation:
@@ -215,3 +219,29 @@ def greeting(section: Section) -> GreetingSettings:
         else tuple(w for w in words if w.strip()),
         max_syllables_per_s=section.real("max_syllables_per_s", 6.0, minimum=0, strict=True),
     )
+
+
+def web(section: Section) -> WebSettings:
+    host = section.text("host", "127.0.0.1")
+    if not host.strip() or any(c.isspace() for c in host):
+        section.problem("host", f'must be an address to listen on such as "127.0.0.1" or '
+                        f'"0.0.0.0", got {host!r}')
+        host = "127.0.0.1"
+    public_url = section.text("public_url", "")
+    if public_url and not _PUBLIC_URL.fullmatch(public_url):
+        section.problem("public_url", "must be the address users open, such as "
+                        f'"https://etykieta.um.example.pl/", got {public_url!r}')
+        public_url = ""
+    secret_file = section.text("secret_file", DEFAULT_SECRET_FILE)
+    if not secret_file.strip():
+        section.problem("secret_file", "must be a file path (leave the key out for "
+                        f"{DEFAULT_SECRET_FILE!r})")
+        secret_file = DEFAULT_SECRET_FILE
+    header = section.text("trust_proxy_user_header", "")
+    if header and not _HEADER_TOKEN.fullmatch(header):
+        section.problem("trust_proxy_user_header",
+                        f'must be an HTTP header name such as "X-Remote-User", got {header!r}')
+        header = ""
+    return WebSettings(host=host, port=section.integer("port", 8080, minimum=1, maximum=65535),
+                       public_url=public_url.rstrip("/"), secret_file=secret_file,
+                       trust_proxy_user_header=header)
