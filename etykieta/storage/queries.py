@@ -17,7 +17,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, case, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from ..callbacks import CallbackStatus
@@ -27,11 +39,13 @@ from ..reports.views import (
     CallView,
     GreetingCounts,
     GreetingView,
+    MissingElements,
     TransferView,
     UnitCallbackCounts,
     UnitCallCounts,
 )
 from ..speech.greeting.gate import GREETED_DIRECTIONS
+from ..speech.greeting.verdict import Element
 from .models import Call, CallbackObligation, Greeting, Leg, SpeechJob, Transfer
 from .repository import in_period
 
@@ -62,12 +76,13 @@ def rang_at(extension: str) -> ColumnElement[bool]:
 def list_calls(session: Session, *, as_of: datetime, since: datetime | None = None,
                until: datetime | None = None, unit: str | None = None,
                after: tuple[datetime, int] | None = None, limit: int | None = None,
-               extension: str | None = None, units: Sequence[str] | None = None
-               ) -> list[CallView]:
+               extension: str | None = None, units: Sequence[str] | None = None,
+               outcome: str | None = None) -> list[CallView]:
     """Calls started in ``[since, until)`` (of ``unit``), oldest first; callbacks as of ``as_of``.
 
     With ``extension``, only the calls that rang or were answered there (:func:`rang_at`);
-    with ``units``, only the calls of those units (a supervisor's).
+    with ``units``, only the calls of those units (a supervisor's); with ``outcome``, only
+    the calls that ended so.
 
     One statement: the calls left-joined to their last transfer, their callback and their
     greeting. A page is ``limit`` calls after the ``key`` of the previous page's last (``after``).
@@ -77,6 +92,8 @@ def list_calls(session: Session, *, as_of: datetime, since: datetime | None = No
         stmt = stmt.where(rang_at(extension))
     if units is not None:
         stmt = stmt.where(Call.unit.in_(list(units)))
+    if outcome is not None:
+        stmt = stmt.where(Call.outcome == outcome)
     if after is not None:
         stmt = stmt.where(or_(Call.started_at > after[0],
                               and_(Call.started_at == after[0], Call.id > after[1])))
@@ -186,11 +203,7 @@ def unit_callback_counts(session: Session, *, as_of: datetime, since: datetime |
                          until: datetime | None = None) -> list[UnitCallbackCounts]:
     """Per unit that owes them: the duties opened by calls of ``[since, until)``, by status as
     of ``as_of``. One statement."""
-    status = callback_status_as_of(as_of)
-    counted = {name: func.count().filter(status == value.value) for name, value in (
-        ("pending", CallbackStatus.PENDING), ("missed", CallbackStatus.MISSED),
-        ("done", CallbackStatus.DONE), ("late", CallbackStatus.LATE),
-        ("caller_called_again", CallbackStatus.CALLER_CALLED_AGAIN))}
+    counted = callback_status_counts(as_of)
     grouped = in_period(
         select(CallbackObligation.unit.label("unit"),
                func.min(Call.started_at).label("first_at"),
@@ -206,10 +219,17 @@ def unit_callback_counts(session: Session, *, as_of: datetime, since: datetime |
             for r in session.execute(select(grouped, first_id.label("first_id"))).mappings()]
 
 
+def callback_status_counts(as_of: datetime) -> dict[str, ColumnElement[int]]:
+    """A count of the duty rows in each status as of ``as_of``, by the status's name."""
+    status = callback_status_as_of(as_of)
+    return {each.value: func.count().filter(status == each.value) for each in CallbackStatus}
+
+
 def greeting_counts(session: Session, *, since: datetime | None = None,
                     until: datetime | None = None) -> list[GreetingCounts]:
     """Per answering extension and unit called: the greetings of the answered inbound and
-    internal calls of ``[since, until)`` (T1, T2, T9, T10). One statement."""
+    internal calls of ``[since, until)`` (T1, T2, T9, T10), and the elements they lacked.
+    One statement."""
     greeted = (Call.outcome == "answered", Call.direction.in_(sorted(GREETED_DIRECTIONS)))
     verdict = Greeting.verdict
     counted = {
@@ -222,10 +242,13 @@ def greeting_counts(session: Session, *, since: datetime | None = None,
         "thanked": func.count().filter(Greeting.thanked.is_(True)),
         "closings_heard": func.count().filter(Greeting.thanked.is_not(None)),
     }
+    # ``missing`` is a JSON array of Element names, none a part of another: its text says it.
+    lacked = {f"missing_{element}": func.count().filter(
+        cast(Greeting.missing, Text).like(f'%"{element}"%')) for element in Element}
     grouped = in_period(
         select(Call.answered_by.label("answered_by"), Call.unit.label("unit"),
                func.min(Call.started_at).label("first_at"),
-               *(column.label(name) for name, column in counted.items()))
+               *(column.label(name) for name, column in (counted | lacked).items()))
         .outerjoin(Greeting, Greeting.call_pk == Call.id).where(*greeted),
         since=since, until=until).group_by(Call.answered_by, Call.unit).subquery()
     first_id = (select(func.min(Call.id))
@@ -234,5 +257,7 @@ def greeting_counts(session: Session, *, since: datetime | None = None,
                        Call.started_at == grouped.c.first_at).scalar_subquery())
     return [GreetingCounts(answered_by=r["answered_by"], unit=r["unit"],
                            first_call=(r["first_at"], r["first_id"]),
-                           **{name: r[name] for name in counted})
+                           **{name: r[name] for name in counted},
+                           missing=MissingElements(**{element.value: r[f"missing_{element}"]
+                                                      for element in Element}))
             for r in session.execute(select(grouped, first_id.label("first_id"))).mappings()]

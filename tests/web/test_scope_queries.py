@@ -54,3 +54,12 @@ def test_the_worklist_is_the_open_callbacks_of_the_units_soonest_due_first(
             ("c5@test", "missed"), ("c2@test", "missed"), ("c1@test", "pending")]
         everyone = callback_worklist(session, as_of=T0)
         assert [c.call_id for c in everyone] == ["c5@test", "c2@test", "c4@test", "c1@test"]
+
+
+def test_calls_can_be_listed_by_outcome(engine: Engine) -> None:
+    with make_sessionmaker(engine).begin() as session:
+        add_call(session, 1, unit=KOM, answered_by="1201")
+        add_call(session, 2, unit=KOM)
+        add_call(session, 3, unit=KOM, outcome="busy")
+        assert [c.call_id for c in list_calls(session, as_of=T0, outcome="no_answer")] == [
+            "c2@test"]
