@@ -18,7 +18,7 @@ from .db import db
 from .greeting import greeting
 from .ingest import ingest
 from .monitor import monitor
-from .report import summary
+from .report import report, summary
 from .speech import audio, speech
 from .users import users
 
@@ -42,7 +42,8 @@ def main(ctx: click.Context, config_path: str | None, db_url: str | None, verbos
 
 
 
-for command in (audio, calls, config, db, greeting, ingest, monitor, speech, summary, users):
+for command in (audio, calls, config, db, greeting, ingest, monitor, report, speech, summary,
+                users):
     main.add_command(command)
 
 

@@ -10,65 +10,24 @@ nobody could hear.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from ..telephony.numbers import Directory
 from .calls_export import format_table
-from .summary import NO_UNIT, in_table_order
-from .views import FirstCall, GreetingCounts
+from .summary import in_table_order
+from .units import UnitReport, greeting_unit
+from .views import FirstCall, ReportCounts
 
 
-@dataclass(slots=True)
-class GreetingSummary:
-    unit: str
-    answered: int = 0
-    complete: int = 0
-    partial: int = 0
-    no_greeting: int = 0
-    silent: int = 0
-    unclear: int = 0
-    no_audio: int = 0  # no_audio and unsupported_codec: nothing to hear
-    not_checked: int = 0  # no model, queued, failed, or no verdict at all
-    too_fast: int = 0  # T2
-    casual: int = 0  # T9: calls with a casual word in the opening window
-    thanked: int = 0  # T10
-    closings_heard: int = 0
-
-    @property
-    def judged(self) -> int:
-        return self.complete + self.partial + self.no_greeting + self.silent
-
-    @property
-    def complete_pct(self) -> float | None:
-        """Share of judged greetings that were complete (T1), in percent."""
-        return 100.0 * self.complete / self.judged if self.judged else None
-
-
-def build_greeting_summary(counts: Iterable[GreetingCounts], directory: Directory,
-                           units: Sequence[str] = ()) -> list[GreetingSummary]:
-    """One row per unit: every configured unit, in config order, then any other, in the order
-    of its first call."""
-    rows: dict[str, GreetingSummary] = {name: GreetingSummary(name) for name in units}
+def greeting_table_units(counts: ReportCounts, directory: Directory,
+                         units: Sequence[str] = ()) -> list[str]:
+    """The rows of the greetings table: every configured unit, in config order, then any other
+    a greeting counts for, in the order of its first call."""
     seen: dict[str, FirstCall] = {}
-    for group in counts:
-        spoke = directory.unit_of(group.answered_by) if group.answered_by else None
-        name = spoke.name if spoke is not None else group.unit or NO_UNIT
+    for group in counts.greetings:
+        name = greeting_unit(group, directory)
         seen[name] = min(seen.get(name, group.first_call), group.first_call)
-        row = rows.setdefault(name, GreetingSummary(name))
-        row.answered += group.answered
-        row.complete += group.complete
-        row.partial += group.partial
-        row.no_greeting += group.no_greeting
-        row.silent += group.silent
-        row.unclear += group.unclear
-        row.no_audio += group.no_audio + group.unsupported_codec
-        row.not_checked += group.not_checked
-        row.too_fast += group.too_fast
-        row.casual += group.casual
-        row.thanked += group.thanked
-        row.closings_heard += group.closings_heard
-    return in_table_order(rows, units, seen)
+    return in_table_order(seen, units)
 
 
 GREETING_SUMMARY_TITLE = (
@@ -77,16 +36,18 @@ GREETING_SUMMARY_TITLE = (
     "T2 pace, T9 casual words, T10 thanks):")
 
 
-def render_greeting_summary(rows: Sequence[GreetingSummary]) -> str:
-    """The table under its title line."""
+def render_greeting_summary(reports: Sequence[UnitReport]) -> str:
+    """The table under its title line: one row per report."""
     header = ("unit", "answered", "judged", "complete", "partial", "no greeting", "silent",
               "unclear", "no audio", "not checked", "too fast", "casual words", "thanked")
     table = [header]
-    for r in rows:
+    for report in reports:
+        r = report.greetings
         pct = r.complete_pct
-        table.append((r.unit, str(r.answered), str(r.judged),
+        table.append((report.unit, str(r.answered), str(r.judged),
                       "–" if pct is None else f"{pct:.0f}%", str(r.partial),
-                      str(r.no_greeting), str(r.silent), str(r.unclear), str(r.no_audio),
-                      str(r.not_checked), str(r.too_fast), str(r.casual),
+                      str(r.no_greeting), str(r.silent), str(r.unclear),
+                      str(r.no_audio + r.unsupported_codec), str(r.not_checked),
+                      str(r.too_fast), str(r.casual_words),
                       f"{r.thanked}/{r.closings_heard}" if r.closings_heard else "–"))
     return f"{GREETING_SUMMARY_TITLE}\n{format_table(table)}"

@@ -127,6 +127,16 @@ class UnitCallbackCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class MissingElements:
+    """How many greetings lacked each element of T1's template (``greeting.missing``)."""
+
+    unit: int = 0
+    office: int = 0
+    name: int = 0
+    dzien_dobry: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class GreetingCounts:
     """The greetings of the answered inbound and internal calls of a period that one extension
     (``answered_by``) answered for one unit called (``unit``).
@@ -156,3 +166,113 @@ class GreetingCounts:
     """T10."""
     closings_heard: int
     """Calls whose closing was listened to (``thanked`` is known)."""
+    missing: MissingElements = MissingElements()
+    """Greetings that lacked each element (T1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallFigures:
+    """The answer-time figures of a unit's or an employee's inbound calls of a period (T3), and
+    the transfers of its calls of any direction (T5).
+
+    ``given_up_before_target``: inbound calls the caller abandoned while the target ring was
+    still sounding (``wait_seconds`` under :func:`~etykieta.telephony.rings.target_end_s`).
+    ``rings`` pairs each ring number at answer with the calls answered on it, from ring 1 to
+    the last one any call was answered on. The ring times are exact order statistics of the
+    stored ``ring_seconds`` of the answered calls: the median (the mean of the two middle ones
+    of an even count) and the 90th percentile by nearest rank (the ``ceil(0.9·n)``-th).
+    """
+
+    inbound_calls: int = 0
+    answered: int = 0
+    answered_within_target: int = 0
+    abandoned: int = 0
+    busy: int = 0
+    no_answer: int = 0
+    rejected: int = 0
+    voicemail: int = 0
+    failed: int = 0
+    unknown: int = 0
+    given_up_before_target: int = 0
+    transfers: int = 0
+    """Calls with a transfer."""
+    failed_transfers: int = 0
+    """Calls whose (last) transfer failed: the caller was left without a connection."""
+    rings: tuple[tuple[int, int], ...] = ()
+    ring_seconds_median: float | None = None
+    ring_seconds_p90: float | None = None
+
+    @property
+    def within_target_pct(self) -> float | None:
+        """Of the answered calls, the share answered by the target ring (T3), in percent."""
+        return _pct(self.answered_within_target, self.answered)
+
+    @property
+    def callers_counted(self) -> int:
+        """The callers the service level is taken of: all but those who gave up in time."""
+        return self.inbound_calls - self.given_up_before_target
+
+    @property
+    def callers_within_target_pct(self) -> float | None:
+        """The caller's view (a contact centre's service level), in percent: answered by the
+        target ring, of every inbound call but those given up before the target ring ended."""
+        return _pct(self.answered_within_target, self.callers_counted)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitCalls:
+    """The :class:`CallFigures` of the calls whose ``unit`` (the unit called) is ``unit``."""
+
+    unit: str | None
+    first_call: FirstCall
+    figures: CallFigures
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFigures:
+    """Callback duties by status as of the instant they were read at (T6–T8)."""
+
+    done: int = 0
+    late: int = 0
+    caller_called_again: int = 0
+    pending: int = 0
+    missed: int = 0
+
+    @property
+    def required(self) -> int:
+        """Every duty, whatever its status."""
+        return self.done + self.late + self.caller_called_again + self.pending + self.missed
+
+
+@dataclass(frozen=True, slots=True)
+class ReportScope:
+    """What one per-unit report reads: its period ``[since, until)`` by ``started_at``, the
+    instant callbacks are judged at, the T3 target's end in ring seconds, the unit (None: all)
+    and the extensions of the employees it has rows for."""
+
+    since: datetime
+    until: datetime
+    as_of: datetime
+    target_end_s: float
+    unit: str | None = None
+    staff: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCounts:
+    """Everything a per-unit report adds up, as the read seam's aggregates returned it.
+
+    ``staff_calls`` and ``staff_callbacks`` are keyed by extension and count the calls that
+    rang or were answered there; the employees' greetings are the ``greetings`` groups of
+    their extension.
+    """
+
+    unit_calls: tuple[UnitCalls, ...]
+    unit_callbacks: tuple[UnitCallbackCounts, ...]
+    greetings: tuple[GreetingCounts, ...]
+    staff_calls: dict[str, CallFigures]
+    staff_callbacks: dict[str, CallbackFigures]
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return 100.0 * part / whole if whole else None

@@ -6,6 +6,9 @@ per-unit tables are GROUP BY aggregates over the period's ``calls.started_at`` (
 ``calls.unit`` (indexed), whose results have a row per unit or per answering extension however
 many calls the period holds.
 
+The per-unit report's own aggregates (call figures with ring-time order statistics, per unit
+and per employee) are in :mod:`.report_queries`, which builds on these.
+
 A callback reads pending or missed through
 :func:`~etykieta.callbacks.follow_ups.status_as_of`: in the listing by calling it, in the
 aggregates as :func:`callback_status_as_of`, the same rule as a SQL ``CASE``.
@@ -17,7 +20,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, case, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from ..callbacks import CallbackStatus
@@ -27,11 +42,13 @@ from ..reports.views import (
     CallView,
     GreetingCounts,
     GreetingView,
+    MissingElements,
     TransferView,
     UnitCallbackCounts,
     UnitCallCounts,
 )
 from ..speech.greeting.gate import GREETED_DIRECTIONS
+from ..speech.greeting.verdict import Element
 from .models import Call, CallbackObligation, Greeting, Leg, SpeechJob, Transfer
 from .repository import in_period
 
@@ -189,11 +206,7 @@ def unit_callback_counts(session: Session, *, as_of: datetime, since: datetime |
                          until: datetime | None = None) -> list[UnitCallbackCounts]:
     """Per unit that owes them: the duties opened by calls of ``[since, until)``, by status as
     of ``as_of``. One statement."""
-    status = callback_status_as_of(as_of)
-    counted = {name: func.count().filter(status == value.value) for name, value in (
-        ("pending", CallbackStatus.PENDING), ("missed", CallbackStatus.MISSED),
-        ("done", CallbackStatus.DONE), ("late", CallbackStatus.LATE),
-        ("caller_called_again", CallbackStatus.CALLER_CALLED_AGAIN))}
+    counted = callback_status_counts(as_of)
     grouped = in_period(
         select(CallbackObligation.unit.label("unit"),
                func.min(Call.started_at).label("first_at"),
@@ -209,10 +222,17 @@ def unit_callback_counts(session: Session, *, as_of: datetime, since: datetime |
             for r in session.execute(select(grouped, first_id.label("first_id"))).mappings()]
 
 
+def callback_status_counts(as_of: datetime) -> dict[str, ColumnElement[int]]:
+    """A count of the duty rows in each status as of ``as_of``, by the status's name."""
+    status = callback_status_as_of(as_of)
+    return {each.value: func.count().filter(status == each.value) for each in CallbackStatus}
+
+
 def greeting_counts(session: Session, *, since: datetime | None = None,
                     until: datetime | None = None) -> list[GreetingCounts]:
     """Per answering extension and unit called: the greetings of the answered inbound and
-    internal calls of ``[since, until)`` (T1, T2, T9, T10). One statement."""
+    internal calls of ``[since, until)`` (T1, T2, T9, T10), and the elements they lacked.
+    One statement."""
     greeted = (Call.outcome == "answered", Call.direction.in_(sorted(GREETED_DIRECTIONS)))
     verdict = Greeting.verdict
     counted = {
@@ -225,10 +245,13 @@ def greeting_counts(session: Session, *, since: datetime | None = None,
         "thanked": func.count().filter(Greeting.thanked.is_(True)),
         "closings_heard": func.count().filter(Greeting.thanked.is_not(None)),
     }
+    # ``missing`` is a JSON array of Element names, none a part of another: its text says it.
+    lacked = {f"missing_{element}": func.count().filter(
+        cast(Greeting.missing, Text).like(f'%"{element}"%')) for element in Element}
     grouped = in_period(
         select(Call.answered_by.label("answered_by"), Call.unit.label("unit"),
                func.min(Call.started_at).label("first_at"),
-               *(column.label(name) for name, column in counted.items()))
+               *(column.label(name) for name, column in (counted | lacked).items()))
         .outerjoin(Greeting, Greeting.call_pk == Call.id).where(*greeted),
         since=since, until=until).group_by(Call.answered_by, Call.unit).subquery()
     first_id = (select(func.min(Call.id))
@@ -237,5 +260,7 @@ def greeting_counts(session: Session, *, since: datetime | None = None,
                        Call.started_at == grouped.c.first_at).scalar_subquery())
     return [GreetingCounts(answered_by=r["answered_by"], unit=r["unit"],
                            first_call=(r["first_at"], r["first_id"]),
-                           **{name: r[name] for name in counted})
+                           **{name: r[name] for name in counted},
+                           missing=MissingElements(**{element.value: r[f"missing_{element}"]
+                                                      for element in Element}))
             for r in session.execute(select(grouped, first_id.label("first_id"))).mappings()]

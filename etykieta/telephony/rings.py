@@ -30,3 +30,13 @@ def ring_number(cadence: RingCadence, ring_seconds: float) -> int:
 def within_target(cadence: RingCadence, rings: int) -> bool:
     """True if a call answered on ring ``rings`` meets T3's target (by the target-th ring)."""
     return rings <= cadence.target
+
+
+def target_end_s(cadence: RingCadence) -> float:
+    """The ring time at which the target ring is over: the next ring starts.
+
+    The inverse of :func:`ring_number` at the target: ``within_target(cadence,
+    ring_number(cadence, s))`` exactly while ``s < target_end_s(cadence)``. A caller who gave
+    up before it (an unanswered call's wait) was never owed an answer by the target ring.
+    """
+    return cadence.target * (cadence.on_s + cadence.off_s)
