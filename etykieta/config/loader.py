@@ -87,6 +87,7 @@ def _parse(text: str, source: str | None) -> tuple[Settings | None, list[str]]:
         speech=tables.speech(sections["speech"]),
         greeting=tables.greeting(sections["greeting"]),
         web=tables.web(sections["web"]),
+        reports=tables.reports(sections["reports"]),
         units=tuple(unit for _, unit in parsed.units),
         staff=tuple(person for _, person in parsed.staff),
         non_person=tuple(item for _, item in parsed.non_person),

@@ -137,6 +137,15 @@ class GreetingSettings:
     max_syllables_per_s: float = 6.0
 
 
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """How reports colour the share answered by the target ring (T3): green from
+    ``green_pct``, amber from ``amber_pct``, red below it, as supervisors' tools show it."""
+
+    green_pct: float = 90.0
+    amber_pct: float = 80.0
+
+
 DEFAULT_SECRET_FILE = "var/web-secret"
 
 
@@ -257,6 +266,7 @@ class Settings:
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     greeting: GreetingSettings = field(default_factory=GreetingSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     units: tuple[Unit, ...] = ()
     staff: tuple[Staff, ...] = ()
     non_person: tuple[NonPerson, ...] = ()

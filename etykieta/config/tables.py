@@ -22,6 +22,7 @@ from .model import (
     NameForm,
     Organisation,
     PbxSettings,
+    ReportSettings,
     RingCadence,
     SpeechSettings,
     WebSettings,
@@ -41,6 +42,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
                "recognizer_calls"),
     "greeting": ("require_office", "name", "casual_words", "max_syllables_per_s"),
     "web": ("host", "port", "public_url", "secret_file", "trust_proxy_user_header"),
+    "reports": ("green_pct", "amber_pct"),
 }
 
 _COUNTRY_CODE = re.compile(r"[0-9]{1,3}")
@@ -245,3 +247,18 @@ def web(section: Section) -> WebSettings:
     return WebSettings(host=host, port=section.integer("port", 8080, minimum=1, maximum=65535),
                        public_url=public_url.rstrip("/"), secret_file=secret_file,
                        trust_proxy_user_header=header)
+
+
+def reports(section: Section) -> ReportSettings:
+    shares = {}
+    for key, default in (("green_pct", 90.0), ("amber_pct", 80.0)):
+        value = section.real(key, default, minimum=0, strict=False)
+        if value > 100:
+            section.problem(key, f"must be a percentage, at most 100, got {value:g}")
+            value = default
+        shares[key] = value
+    if shares["amber_pct"] > shares["green_pct"]:
+        section.problem("amber_pct", f"must not be above green_pct ({shares['green_pct']:g}), "
+                        f"got {shares['amber_pct']:g}")
+        shares = {"green_pct": 90.0, "amber_pct": 80.0}
+    return ReportSettings(**shares)

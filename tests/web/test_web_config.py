@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from etykieta.config import WebSettings, parse_settings
+from etykieta.config import ReportSettings, WebSettings, parse_settings
 from etykieta.config.loader import _parse
 
 from ..conftest import LAB_CONFIG
@@ -44,3 +44,20 @@ def test_every_bad_web_key_is_reported_with_its_line() -> None:
         f"line {start + 6}: web.prot: unknown key 'prot' (did you mean 'port'?)",
     ]
 
+
+
+def test_report_thresholds_default_to_90_and_80_and_are_read() -> None:
+    assert parse_settings(LAB).reports == ReportSettings(green_pct=90.0, amber_pct=80.0)
+    assert parse_settings(LAB + "\n[reports]\ngreen_pct = 85\namber_pct = 70.5\n").reports \
+        == ReportSettings(green_pct=85.0, amber_pct=70.5)
+
+
+def test_bad_report_thresholds_are_reported_with_their_line() -> None:
+    start = len(LAB.splitlines()) + 2
+    assert _parse(LAB + "\n[reports]\ngreen_pct = 120\n", None)[1] == [
+        f"line {start + 1}: reports.green_pct: must be a percentage, at most 100, got 120"]
+    problems = _parse(LAB + "\n[reports]\ngreen_pct = 70\namber_pct = 80\n", None)[1]
+    assert problems == [f"line {start + 2}: reports.amber_pct: must not be above green_pct "
+                        "(70), got 80"]
+    assert _parse(LAB + "\n[reports]\namber_pct = -1\n", None)[1][0].startswith(
+        f"line {start + 1}: reports.amber_pct: ")

@@ -1,0 +1,186 @@
+"""The call list (``/calls``), its CSV export, the JSON API's ``/api/calls``, and the pending-
+callback worklist (``/callbacks``, ``/api/callbacks``): what each viewer may see of calls.
+
+A page of the list is :data:`PAGE_SIZE` calls after the previous page's last (keyset paging,
+``?after=<start>,<id>``). Numbers are masked for all but admins (and for supervisors in their
+worklist): the JSON and the CSV are :func:`~etykieta.reports.calls_export.call_to_dict`'s
+objects with :func:`shown` applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ...storage.audit import AuditAction, record
+from ...storage.queries import OUTCOMES, callback_worklist, list_calls
+from ...storage.users import Role
+from ..calls_export import call_to_dict, render_csv
+from ..privacy import NumberPolicy
+from ..views import CallView
+from .access import Viewer
+from .auth import protected
+from .context import client_address, web_context
+from .periods import Period, PeriodError, instant, period_from
+from .render import render
+
+PAGE_SIZE = 50
+WORKLIST_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """What the call list is asked for, checked against what the viewer may see."""
+
+    period: Period
+    unit: str | None
+    outcome: str | None
+    after: tuple[datetime, int] | None
+
+    def query(self, **changes: str | None) -> str:
+        values: dict[str, str | None] = {**self.period.query(), "unit": self.unit,
+                                         "outcome": self.outcome, **changes}
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+def read_filter(request: Request, viewer: Viewer) -> CallFilter:
+    web = web_context(request)
+    query = dict(request.query_params)
+    try:
+        period = period_from(query, now=web.clock(), zone=web.formats.zone)
+    except PeriodError as exc:
+        raise HTTPException(400, "period") from exc
+    outcome = query.get("outcome") or None
+    if outcome is not None and outcome not in OUTCOMES:
+        raise HTTPException(400, "outcome")
+    return CallFilter(period, viewer.unit(query.get("unit")), outcome,
+                      _after(query.get("after")))
+
+
+def _after(value: str | None) -> tuple[datetime, int] | None:
+    if not value:
+        return None
+    start, _, ident = value.rpartition(",")
+    try:
+        return datetime.fromisoformat(start), int(ident)
+    except ValueError as exc:
+        raise HTTPException(400, "after") from exc
+
+
+def _calls(request: Request, viewer: Viewer, chosen: CallFilter, *, limit: int | None
+           ) -> list[CallView]:
+    web = web_context(request)
+    unit, units, extension = viewer.call_scope(chosen.unit)
+    with web.sessions.begin() as session:
+        return list_calls(session, as_of=web.clock(), since=chosen.period.since,
+                          until=chosen.period.until, unit=unit, units=units,
+                          extension=extension, outcome=chosen.outcome, after=chosen.after,
+                          limit=limit)
+
+
+def masked(call: CallView, numbers: NumberPolicy) -> CallView:
+    """``call`` with each number as ``numbers`` lets the viewer see it: what every page, the
+    API and the exports show."""
+    transfer = call.transfer
+    if transfer is not None:
+        transfer = replace(transfer, target=numbers.shown(transfer.target))
+    return replace(call, caller=numbers.shown(call.caller) or "",
+                   caller_e164=numbers.shown(call.caller_e164) or "",
+                   dialed=numbers.shown(call.dialed) or "", transfer=transfer)
+
+
+def _objects(request: Request, calls: list[CallView], numbers: NumberPolicy
+             ) -> list[tuple[CallView, dict[str, Any]]]:
+    """Each call, masked, with its JSON object."""
+    web = web_context(request)
+    shown = [masked(call, numbers) for call in calls]
+    return [(call, call_to_dict(call, zone=web.formats.zone, directory=web.directory))
+            for call in shown]
+
+
+@protected
+def calls_page(request: Request, viewer: Viewer) -> Response:
+    chosen = read_filter(request, viewer)
+    page = _calls(request, viewer, chosen, limit=PAGE_SIZE + 1)
+    more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    rows = _objects(request, page, viewer.numbers())
+    next_query = (chosen.query(after=f"{page[-1].started_at.isoformat()},{page[-1].id}")
+                  if more else None)
+    keep = {name: value for name, value in (("unit", chosen.unit), ("outcome", chosen.outcome))
+            if value}
+    return render(request, viewer, "calls.html", chosen=chosen, period=chosen.period, rows=rows,
+                  next_query=next_query, first_query=chosen.query(after=None),
+                  outcomes=OUTCOMES, units=viewer.units, keep=keep, page_size=PAGE_SIZE,
+                  query_for=lambda p: replace(chosen, period=p, after=None).query(),
+                  export_query=chosen.query(after=None))
+
+
+@protected
+def calls_csv(request: Request, viewer: Viewer) -> Response:
+    """The call list of the filter as CSV (``excel-pl``: what a Polish Excel opens); audited."""
+    chosen = read_filter(request, viewer)
+    web = web_context(request)
+    calls = _calls(request, viewer, chosen, limit=None)
+    dialect = "standard" if request.query_params.get("dialect") == "standard" else "excel-pl"
+    numbers = viewer.numbers()
+    text = render_csv([masked(call, numbers) for call in calls], zone=web.formats.zone,
+                      directory=web.directory, dialect=dialect)
+    with web.sessions.begin() as session:
+        record(session, viewer.user.username, AuditAction.EXPORT, at=web.clock(),
+               address=client_address(request), what="calls", format="csv",
+               filter=chosen.query(), rows=len(calls))
+    name = f"polaczenia-{chosen.period.first.isoformat()}-{chosen.period.last.isoformat()}.csv"
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@protected
+def api_calls(request: Request, viewer: Viewer) -> Response:
+    """``GET /api/calls?since=&until=&unit=``: the objects of ``etykieta calls --format json``
+    (times as the CLI reads them: ISO, office time without an offset)."""
+    web = web_context(request)
+    query = request.query_params
+    try:
+        since = instant(query.get("since"), web.formats.zone)
+        until = instant(query.get("until"), web.formats.zone)
+    except PeriodError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    unit, units, extension = viewer.call_scope(viewer.unit(query.get("unit")))
+    with web.sessions.begin() as session:
+        calls = list_calls(session, as_of=web.clock(), since=since, until=until, unit=unit,
+                           units=units, extension=extension)
+    return JSONResponse([obj for _, obj in _objects(request, calls, viewer.numbers())])
+
+
+def _worklist(request: Request, viewer: Viewer) -> tuple[str | None, list[CallView]]:
+    viewer.require(Role.ADMIN, Role.SUPERVISOR)
+    web = web_context(request)
+    unit = viewer.unit(request.query_params.get("unit"))
+    units = (unit,) if unit else (viewer.units if viewer.role is Role.SUPERVISOR else None)
+    with web.sessions.begin() as session:
+        return unit, callback_worklist(session, as_of=web.clock(), units=units,
+                                       limit=WORKLIST_LIMIT)
+
+
+@protected
+def callbacks_page(request: Request, viewer: Viewer) -> Response:
+    unit, work = _worklist(request, viewer)
+    rows = _objects(request, work, viewer.numbers(worklist=True))
+    overdue = sum(1 for call in work if call.callback and call.callback.status == "missed")
+    return render(request, viewer, "callbacks.html", rows=rows, unit=unit, units=viewer.units,
+                  overdue=overdue, limit=WORKLIST_LIMIT)
+
+
+@protected
+def api_callbacks(request: Request, viewer: Viewer) -> Response:
+    """``GET /api/callbacks?unit=``: the calls whose callback is still to do, soonest due
+    first, each with its ``callback`` (status, due_at, attempts so far)."""
+    _, work = _worklist(request, viewer)
+    return JSONResponse([obj for _, obj in _objects(request, work, viewer.numbers(worklist=True))])

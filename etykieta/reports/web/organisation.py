@@ -1,0 +1,154 @@
+"""The start page of admins and supervisors: the units side by side (``/``), and the JSON of
+``etykieta report units`` (``/api/units``).
+
+Units are ranked by the headline, % of answered calls answered by the target ring (T3), shown
+both ways — of the answered calls, and the caller's view (every inbound call but those given
+up before the target ring ended) — green, amber or red against ``[reports]`` thresholds, next
+to the share of complete greetings (T1) and the callbacks not made in time (T8), each with the
+counts it rests on and the figure of the period before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ...config import Settings
+from ...storage.report_queries import report_counts
+from ...storage.users import Role
+from ..units import Period as ReportPeriod
+from ..units import UnitReport, build_unit_reports, report_scope
+from ..units_export import unit_to_dict
+from .access import Viewer
+from .auth import protected
+from .context import WebContext, web_context
+from .periods import PeriodError, instant, period_from
+from .render import render
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """At or above ``green``: green; at or above ``amber``: amber; below: red."""
+
+    green: float
+    amber: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> Thresholds:
+        return cls(settings.reports.green_pct, settings.reports.amber_pct)
+
+    def grade(self, pct: float | None) -> str:
+        if pct is None:
+            return "none"
+        return "good" if pct >= self.green else "fair" if pct >= self.amber else "poor"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitLine:
+    """One unit's row: its report of the period and, beside it, of the period before."""
+
+    report: UnitReport
+    before: UnitReport | None
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The shown units together: the tiles above the table."""
+
+    inbound_calls: int
+    answered: int
+    within_target: int
+    callers_counted: int
+    judged: int
+    complete: int
+    missed_callbacks: int
+    pending_callbacks: int
+
+    @classmethod
+    def of(cls, reports: Sequence[UnitReport]) -> Totals:
+        return cls(
+            inbound_calls=sum(r.calls.inbound_calls for r in reports),
+            answered=sum(r.calls.answered for r in reports),
+            within_target=sum(r.calls.answered_within_target for r in reports),
+            callers_counted=sum(r.calls.callers_counted for r in reports),
+            judged=sum(r.greetings.judged for r in reports),
+            complete=sum(r.greetings.complete for r in reports),
+            missed_callbacks=sum(r.callbacks.missed for r in reports),
+            pending_callbacks=sum(r.callbacks.pending for r in reports))
+
+    @property
+    def within_target_pct(self) -> float | None:
+        return 100.0 * self.within_target / self.answered if self.answered else None
+
+    @property
+    def callers_within_target_pct(self) -> float | None:
+        return (100.0 * self.within_target / self.callers_counted if self.callers_counted
+                else None)
+
+    @property
+    def complete_pct(self) -> float | None:
+        return 100.0 * self.complete / self.judged if self.judged else None
+
+
+def unit_reports(web: WebContext, period: ReportPeriod, units: Sequence[str],
+                 *, unit: str | None = None, staff: bool = False) -> list[UnitReport]:
+    """The reports of ``units`` for ``period``, callbacks judged now."""
+    scope = report_scope(web.settings, period, as_of=web.clock(), unit=unit, staff=staff)
+    with web.sessions.begin() as session:
+        counts = report_counts(session, scope)
+    return build_unit_reports(counts, web.directory, scope, units=list(units))
+
+
+def ranked(lines: Sequence[UnitLine]) -> list[UnitLine]:
+    """Best headline first; units without answered calls last, in config order."""
+    def key(line: UnitLine) -> tuple[bool, float]:
+        pct = line.report.calls.within_target_pct
+        return pct is None, -(pct or 0.0)
+    return sorted(lines, key=key)
+
+
+def organisation(request: Request, viewer: Viewer) -> Response:
+    """The units side by side (the start page of admins and supervisors)."""
+    viewer.require(Role.ADMIN, Role.SUPERVISOR)
+    web = web_context(request)
+    try:
+        period = period_from(dict(request.query_params), now=web.clock(), zone=web.formats.zone)
+    except PeriodError as exc:
+        raise HTTPException(400, "period") from exc
+    before_period = period.shifted(-1)
+    now = unit_reports(web, ReportPeriod(period.since, period.until), viewer.units)
+    before = {r.unit: r for r in unit_reports(
+        web, ReportPeriod(before_period.since, before_period.until), viewer.units)}
+    lines = ranked([UnitLine(r, before.get(r.unit)) for r in now])
+    return render(request, viewer, "organisation.html", period=period, lines=lines,
+                  totals=Totals.of(now), before_totals=Totals.of(list(before.values())),
+                  grades=Thresholds.of(web.settings), keep={},
+                  query_for=lambda p: urlencode(p.query()))
+
+
+organisation_page = protected(organisation)
+
+
+@protected
+def api_units(request: Request, viewer: Viewer) -> Response:
+    """``GET /api/units?since=&until=&unit=``: the JSON of ``etykieta report units``; a
+    supervisor's own units only, 403 for staff."""
+    viewer.require(Role.ADMIN, Role.SUPERVISOR)
+    web = web_context(request)
+    unit = viewer.unit(request.query_params.get("unit"))
+    week = ReportPeriod.iso_week(web.clock(), web.formats.zone)
+    try:
+        since = instant(request.query_params.get("since"), web.formats.zone) or week.since
+        until = instant(request.query_params.get("until"), web.formats.zone) or week.until
+    except PeriodError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    if since >= until:
+        raise HTTPException(400, "since must be before until")
+    reports = unit_reports(web, ReportPeriod(since, until), (unit,) if unit else viewer.units,
+                           unit=unit, staff=True)
+    return JSONResponse([unit_to_dict(r, zone=web.formats.zone) for r in reports])
