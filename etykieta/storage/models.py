@@ -133,6 +133,8 @@ class Call(Base):
                                                      cascade="all, delete-orphan")
     speech_jobs: Mapped[list[SpeechJob]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="SpeechJob.id")
+    dispute: Mapped[Dispute | None] = relationship(back_populates="call",
+                                                   cascade="all, delete-orphan")
 
 
 class Leg(Base):
@@ -158,6 +160,9 @@ class Leg(Base):
     first_packet: Mapped[int] = mapped_column(Integer)
     last_packet: Mapped[int] = mapped_column(Integer)
     retransmissions: Mapped[int] = mapped_column(Integer, default=0)
+    ladder: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """The SIP messages that decided the leg, once each (see `etykieta.telephony.ladder`);
+    None for a leg stored before they were kept."""
 
     call: Mapped[Call] = relationship(back_populates="legs")
 
@@ -347,3 +352,47 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     username: Mapped[str] = mapped_column(String(64), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class Dispute(Base):
+    """An employee's dispute of a call's greeting verdict, and the supervisor's decision.
+
+    ``status``: ``open`` (filed, not decided), ``confirmed`` (the machine's verdict stands) or
+    ``overridden`` (``verdict`` is the supervisor's, and reports count it instead of the
+    greeting's). ``machine_verdict`` is the greeting's verdict when the dispute was filed; every
+    step is a `DisputeEvent`. Keyed by the call, so a greeting judged again keeps its dispute.
+    """
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    machine_verdict: Mapped[str] = mapped_column(String(32))
+    verdict: Mapped[str | None] = mapped_column(String(32))
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    call: Mapped[Call] = relationship(back_populates="dispute")
+    events: Mapped[list[DisputeEvent]] = relationship(
+        back_populates="dispute", cascade="all, delete-orphan", order_by="DisputeEvent.id")
+
+
+class DisputeEvent(Base):
+    """One step of a dispute: ``disputed``, ``confirmed`` or ``overridden``, by whom, when."""
+
+    __tablename__ = "dispute_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"),
+                                            index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    who: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str | None] = mapped_column(String(32))
+    """The verdict the step left: the supervisor's on an override."""
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    dispute: Mapped[Dispute] = relationship(back_populates="events")
