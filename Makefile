@@ -18,10 +18,9 @@ $(STAMP): pyproject.toml scripts/install-deps.sh
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# ingest the sample captures, then serve the dashboard (demo logins printed) until Ctrl-C
 demo: $(STAMP)
-	$(VENV)/bin/etykieta --db $(DEMO_DB) db upgrade
-	$(VENV)/bin/etykieta --db $(DEMO_DB) ingest $(DEMO_CAPTURES)
-	$(VENV)/bin/etykieta --db $(DEMO_DB) summary
+	bash scripts/demo.sh $(DEMO_DB) $(DEMO_CAPTURES)
 
 deps:
 	bash scripts/install-deps.sh test

@@ -19,6 +19,7 @@ from .greeting import greeting
 from .ingest import ingest
 from .monitor import monitor
 from .report import report, summary
+from .serve import serve
 from .speech import audio, speech
 from .users import users
 
@@ -42,8 +43,8 @@ def main(ctx: click.Context, config_path: str | None, db_url: str | None, verbos
 
 
 
-for command in (audio, calls, config, db, greeting, ingest, monitor, report, speech, summary,
-                users):
+for command in (audio, calls, config, db, greeting, ingest, monitor, report, serve, speech,
+                summary, users):
     main.add_command(command)
 
 
