@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,17 @@ def lab_settings() -> Settings:
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database (nothing migrated yet)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'etykieta.db'}"
+    with empty_database(request.param, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def empty_database(backend: str, folder: Path) -> Iterator[str]:
+    """The URL of an empty database on ``backend`` (of :data:`BACKENDS`), dropped afterwards:
+    an SQLite file in ``folder``, or a schema of its own on PostgreSQL. For fixtures of a wider
+    scope than :func:`db_url`'s."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'etykieta.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
