@@ -67,12 +67,14 @@ class Site:
     settings: Settings
     app: Starlette
 
-    def client(self) -> TestClient:
-        """An anonymous browser (cookies kept, redirects not followed)."""
-        return TestClient(self.app, base_url="http://testserver", follow_redirects=False)
+    def client(self, address: str = "testclient") -> TestClient:
+        """An anonymous browser at ``address`` (cookies kept, redirects not followed)."""
+        return TestClient(self.app, base_url="http://testserver", follow_redirects=False,
+                          client=(address, 50000))
 
-    def login(self, username: str, password: str = PASSWORD) -> TestClient:
-        browser = self.client()
+    def login(self, username: str, password: str = PASSWORD, *,
+              address: str = "testclient") -> TestClient:
+        browser = self.client(address)
         token = csrf_of(browser.get("/login").text)
         answer = browser.post("/login", data={"username": username, "password": password,
                                               "csrf_token": token})

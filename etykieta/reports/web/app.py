@@ -29,10 +29,17 @@ from ...storage.users import Role
 from ...telephony.numbers import Directory
 from .access import Viewer
 from .auth import login, login_page, logout, protected, viewer_of
-from .calls import api_callbacks, api_calls, callbacks_page, calls_csv, calls_page
+from .calls import (
+    api_callbacks,
+    api_calls,
+    callbacks_page,
+    calls_csv,
+    calls_page,
+    calls_xlsx,
+)
 from .context import WebContext, is_api
 from .i18n import Formats, translations
-from .organisation import api_units, organisation
+from .organisation import api_units, organisation, report_export
 from .render import render
 from .security import SecurityHeaders
 
@@ -59,7 +66,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session], *, secret: s
             Route("/logout", logout, methods=["POST"]),
             Route("/calls", calls_page),
             Route("/calls.csv", calls_csv),
+            Route("/calls.xlsx", calls_xlsx),
             Route("/callbacks", callbacks_page),
+            Route("/report/units.{form:str}", report_export),
             Route("/api/calls", api_calls),
             Route("/api/callbacks", api_callbacks),
             Route("/api/units", api_units),

@@ -9,6 +9,7 @@ objects with :func:`shown` applied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -21,16 +22,20 @@ from starlette.responses import JSONResponse, Response
 from ...storage.audit import AuditAction, record
 from ...storage.queries import OUTCOMES, callback_worklist, list_calls
 from ...storage.users import Role
-from ..calls_export import call_to_dict, render_csv
+from ..calls_export import call_to_dict, render_csv, render_xlsx
 from ..privacy import NumberPolicy
 from ..views import CallView
 from .access import Viewer
 from .auth import protected
-from .context import client_address, web_context
+from .context import WebContext, client_address, web_context
 from .periods import Period, PeriodError, instant, period_from
 from .render import render
 
 PAGE_SIZE = 50
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 WORKLIST_LIMIT = 500
 
 
@@ -92,7 +97,8 @@ def masked(call: CallView, numbers: NumberPolicy) -> CallView:
         transfer = replace(transfer, target=numbers.shown(transfer.target))
     return replace(call, caller=numbers.shown(call.caller) or "",
                    caller_e164=numbers.shown(call.caller_e164) or "",
-                   dialed=numbers.shown(call.dialed) or "", transfer=transfer)
+                   dialed=numbers.shown(call.dialed) or "", transfer=transfer,
+                   answered_by=numbers.shown(call.answered_by))  # outbound: the called party
 
 
 def _objects(request: Request, calls: list[CallView], numbers: NumberPolicy
@@ -125,19 +131,33 @@ def calls_page(request: Request, viewer: Viewer) -> Response:
 @protected
 def calls_csv(request: Request, viewer: Viewer) -> Response:
     """The call list of the filter as CSV (``excel-pl``: what a Polish Excel opens); audited."""
+    dialect = "standard" if request.query_params.get("dialect") == "standard" else "excel-pl"
+    return _export(request, viewer, "csv", lambda calls, web: render_csv(
+        calls, zone=web.formats.zone, directory=web.directory, dialect=dialect).encode("utf-8"))
+
+
+@protected
+def calls_xlsx(request: Request, viewer: Viewer) -> Response:
+    """The call list of the filter as an Excel workbook; audited."""
+    return _export(request, viewer, "xlsx", lambda calls, web: render_xlsx(
+        calls, zone=web.formats.zone, directory=web.directory))
+
+
+def _export(request: Request, viewer: Viewer, form: str,
+            write: Callable[[list[CallView], WebContext], bytes]) -> Response:
+    """Every call of the filter (not one page), masked as the viewer sees them, written by
+    ``write``; the export is written to the audit log with its filter and size."""
     chosen = read_filter(request, viewer)
     web = web_context(request)
-    calls = _calls(request, viewer, chosen, limit=None)
-    dialect = "standard" if request.query_params.get("dialect") == "standard" else "excel-pl"
     numbers = viewer.numbers()
-    text = render_csv([masked(call, numbers) for call in calls], zone=web.formats.zone,
-                      directory=web.directory, dialect=dialect)
+    calls = [masked(call, numbers) for call in _calls(request, viewer, chosen, limit=None)]
+    data = write(calls, web)
     with web.sessions.begin() as session:
         record(session, viewer.user.username, AuditAction.EXPORT, at=web.clock(),
-               address=client_address(request), what="calls", format="csv",
+               address=client_address(request), what="calls", format=form,
                filter=chosen.query(), rows=len(calls))
-    name = f"polaczenia-{chosen.period.first.isoformat()}-{chosen.period.last.isoformat()}.csv"
-    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
+    name = f"polaczenia-{chosen.period.first.isoformat()}-{chosen.period.last.isoformat()}.{form}"
+    return Response(data, media_type=EXPORT_TYPES[form],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

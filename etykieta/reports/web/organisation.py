@@ -19,14 +19,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ...config import Settings
+from ...storage.audit import AuditAction, record
 from ...storage.report_queries import report_counts
 from ...storage.users import Role
 from ..units import Period as ReportPeriod
 from ..units import UnitReport, build_unit_reports, report_scope
-from ..units_export import unit_to_dict
+from ..units_export import render_csv, render_xlsx, unit_to_dict
 from .access import Viewer
 from .auth import protected
-from .context import WebContext, web_context
+from .calls import EXPORT_TYPES
+from .context import WebContext, client_address, web_context
 from .periods import PeriodError, instant, period_from
 from .render import render
 
@@ -152,3 +154,33 @@ def api_units(request: Request, viewer: Viewer) -> Response:
     reports = unit_reports(web, ReportPeriod(since, until), (unit,) if unit else viewer.units,
                            unit=unit, staff=True)
     return JSONResponse([unit_to_dict(r, zone=web.formats.zone) for r in reports])
+
+
+@protected
+def report_export(request: Request, viewer: Viewer) -> Response:
+    """``/report/units.csv`` and ``.xlsx``: the unit report of the period a page shows
+    (``?week=`` or ``?since=&until=`` days, ``&unit=``), as ``report units`` writes it, for
+    the units the viewer sees; audited. The report holds no caller's number."""
+    viewer.require(Role.ADMIN, Role.SUPERVISOR)
+    web = web_context(request)
+    form = request.path_params["form"]
+    if form not in EXPORT_TYPES:
+        raise HTTPException(404)
+    unit = viewer.unit(request.query_params.get("unit"))
+    try:
+        period = period_from(dict(request.query_params), now=web.clock(), zone=web.formats.zone)
+    except PeriodError as exc:
+        raise HTTPException(400, "period") from exc
+    reports = unit_reports(web, ReportPeriod(period.since, period.until),
+                           (unit,) if unit else viewer.units, unit=unit, staff=True)
+    target, zone = web.settings.rings.target, web.formats.zone
+    data = (render_xlsx(reports, zone=zone, target=target) if form == "xlsx" else
+            render_csv(reports, zone=zone, target=target, dialect="excel-pl").encode("utf-8"))
+    with web.sessions.begin() as session:
+        record(session, viewer.user.username, AuditAction.EXPORT, at=web.clock(),
+               address=client_address(request), what="units", format=form,
+               filter=urlencode({**period.query(), **({"unit": unit} if unit else {})}),
+               rows=len(reports))
+    name = f"raport-{period.first.isoformat()}-{period.last.isoformat()}.{form}"
+    return Response(data, media_type=EXPORT_TYPES[form],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
