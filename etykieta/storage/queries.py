@@ -17,6 +17,7 @@ aggregates as :func:`callback_status_as_of`, the same rule as a SQL ``CASE``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -80,12 +81,12 @@ def list_calls(session: Session, *, as_of: datetime, since: datetime | None = No
                until: datetime | None = None, unit: str | None = None,
                after: tuple[datetime, int] | None = None, limit: int | None = None,
                extension: str | None = None, units: Sequence[str] | None = None,
-               outcome: str | None = None) -> list[CallView]:
+               outcome: str | None = None, drill: CallDrill | None = None) -> list[CallView]:
     """Calls started in ``[since, until)`` (of ``unit``), oldest first; callbacks as of ``as_of``.
 
     With ``extension``, only the calls that rang or were answered there (:func:`rang_at`);
     with ``units``, only the calls of those units (a supervisor's); with ``outcome``, only
-    the calls that ended so.
+    the calls that ended so; with ``drill``, only the calls behind one figure of a report.
 
     One statement: the calls left-joined to their last transfer, their callback and their
     greeting. A page is ``limit`` calls after the ``key`` of the previous page's last (``after``).
@@ -97,11 +98,75 @@ def list_calls(session: Session, *, as_of: datetime, since: datetime | None = No
         stmt = stmt.where(Call.unit.in_(list(units)))
     if outcome is not None:
         stmt = stmt.where(Call.outcome == outcome)
+    if drill is not None:
+        stmt = stmt.where(*drill_conditions(drill, as_of))
     if after is not None:
         stmt = stmt.where(or_(Call.started_at > after[0],
                               and_(Call.started_at == after[0], Call.id > after[1])))
     stmt = stmt.order_by(Call.started_at, Call.id).limit(limit)
     return [_call_view(row, as_of) for row in session.execute(stmt).mappings()]
+
+
+GREETING_FILTERS = (*COUNTED_VERDICTS, "not_checked", "too_fast", "casual", "thanked",
+                    "not_thanked", *(f"missing_{element}" for element in Element))
+"""What ``CallDrill.greeting`` may ask for: a verdict, T2/T9/T10, or a missing element (T1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallDrill:
+    """The calls behind one figure of a report (a page's drill-down), each part optional.
+
+    ``within_target``: answered by the target ring or not (T3); ``ring``: answered on that
+    ring; ``transfer``: ``"any"`` or a transfer outcome (of the last transfer, T5);
+    ``callback``: a duty's status as of the listing's instant (T6–T8); ``greeting``: one of
+    :data:`GREETING_FILTERS`; ``intervals``: started within one of these ``[start, end)``
+    (a weekday × hour cell of office time, computed by the caller).
+    """
+
+    direction: str | None = None
+    within_target: bool | None = None
+    ring: int | None = None
+    transfer: str | None = None
+    callback: str | None = None
+    greeting: str | None = None
+    intervals: tuple[tuple[datetime, datetime], ...] | None = None
+
+
+def drill_conditions(drill: CallDrill, as_of: datetime) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of ``drill`` over :func:`_listing`'s joins."""
+    found: list[ColumnElement[bool]] = []
+    if drill.direction is not None:
+        found.append(Call.direction == drill.direction)
+    if drill.within_target is not None:
+        found.append(Call.within_target.is_(True) if drill.within_target
+                     else and_(Call.outcome == "answered", Call.within_target.is_not(True)))
+    if drill.ring is not None:
+        found.append(and_(Call.outcome == "answered", Call.rings == drill.ring))
+    if drill.transfer is not None:
+        found.append(Transfer.id.is_not(None) if drill.transfer == "any"
+                     else Transfer.outcome == drill.transfer)
+    if drill.callback is not None:
+        found.append(and_(CallbackObligation.id.is_not(None),
+                          callback_status_as_of(as_of) == drill.callback))
+    if drill.greeting is not None:
+        found.append(_greeting_condition(drill.greeting))
+    if drill.intervals is not None:
+        found.append(or_(False, *(and_(Call.started_at >= start, Call.started_at < end)
+                                  for start, end in drill.intervals)))
+    return found
+
+
+def _greeting_condition(wanted: str) -> ColumnElement[bool]:
+    answered = and_(Call.outcome == "answered", Call.direction.in_(sorted(GREETED_DIRECTIONS)))
+    if wanted.startswith("missing_"):
+        return and_(answered, cast(Greeting.missing, Text).like(f'%"{wanted[8:]}"%'))
+    if wanted == "not_checked":
+        return and_(answered, or_(Greeting.id.is_(None), Greeting.verdict.not_in(COUNTED_VERDICTS)))
+    flags: dict[str, ColumnElement[bool]] = {
+        "too_fast": Greeting.too_fast.is_(True),
+        "casual": func.json_array_length(Greeting.casual_words) > 0,
+        "thanked": Greeting.thanked.is_(True), "not_thanked": Greeting.thanked.is_(False)}
+    return and_(answered, flags.get(wanted, Greeting.verdict == wanted))
 
 
 def callback_worklist(session: Session, *, as_of: datetime, units: Sequence[str] | None = None,

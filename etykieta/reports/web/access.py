@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 
-from ...config import Settings
+from ...config import Settings, Staff
 from ...storage.users import Role, UserView
 from ...telephony.numbers import Directory
 from ..privacy import NumberPolicy
@@ -70,6 +70,19 @@ class Viewer:
         if not self.may_see_unit(unit.name):
             raise HTTPException(403)
         return unit.name
+
+    def person(self, extension: str) -> Staff:
+        """The employee at ``extension`` whose figures are asked for: 404 if none is configured
+        there, 403 unless the viewer is an admin, the supervisor of their unit or themselves."""
+        person = self.directory.staff_at(extension)
+        if person is None:
+            raise HTTPException(404, f"no employee at extension {extension!r}")
+        if self.role is Role.STAFF:
+            if self.user.extension != person.extension:
+                raise HTTPException(403)
+        elif not self.may_see_unit(person.unit):
+            raise HTTPException(403)
+        return person
 
     def call_scope(self, unit: str | None) -> tuple[str | None, Sequence[str] | None, str | None]:
         """``(unit, units, extension)`` for ``list_calls``: what this viewer's call lists hold."""

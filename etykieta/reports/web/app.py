@@ -9,6 +9,7 @@ runs it under uvicorn (:mod:`.server`).
 from __future__ import annotations
 
 from importlib import resources
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,10 +39,12 @@ from .calls import (
     calls_xlsx,
 )
 from .context import WebContext, is_api
+from .employee import employee_page, talk_sheet
 from .i18n import Formats, translations
 from .organisation import api_units, organisation, report_export
 from .render import render
 from .security import SecurityHeaders
+from .unit import unit_page
 
 SESSION_COOKIE = "etykieta_session"
 SESSION_MAX_AGE_S = 10 * 3600
@@ -72,6 +75,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session], *, secret: s
             Route("/api/calls", api_calls),
             Route("/api/callbacks", api_callbacks),
             Route("/api/units", api_units),
+            Route("/units/{name}", unit_page),
+            Route("/staff/{extension}", employee_page),
+            Route("/staff/{extension}/talk", talk_sheet),
             Mount("/static", static, name="static"),
         ],
         middleware=[
@@ -96,10 +102,10 @@ def _environment() -> Environment:
 
 @protected
 def home(request: Request, viewer: Viewer) -> Response:
-    """The start page of each role: the units for admins and supervisors, one's own calls for
-    staff."""
+    """The start page of each role: the units for admins and supervisors, one's own page
+    (figures and calls) for staff."""
     if viewer.role is Role.STAFF:
-        return RedirectResponse("/calls", status_code=303)
+        return RedirectResponse(f"/staff/{quote(viewer.extension or '')}", status_code=303)
     return organisation(request, viewer)
 
 

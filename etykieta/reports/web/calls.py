@@ -28,6 +28,7 @@ from ..views import CallView
 from .access import Viewer
 from .auth import protected
 from .context import WebContext, client_address, web_context
+from .drill import Drill
 from .periods import Period, PeriodError, instant, period_from
 from .render import render
 
@@ -47,10 +48,13 @@ class CallFilter:
     unit: str | None
     outcome: str | None
     after: tuple[datetime, int] | None
+    drill: Drill = Drill()
+    """The calls behind one figure of a report page (:mod:`.drill`)."""
 
     def query(self, **changes: str | None) -> str:
         values: dict[str, str | None] = {**self.period.query(), "unit": self.unit,
-                                         "outcome": self.outcome, **changes}
+                                         "outcome": self.outcome, **self.drill.query(),
+                                         **changes}
         return urlencode({k: v for k, v in values.items() if v})
 
 
@@ -64,8 +68,11 @@ def read_filter(request: Request, viewer: Viewer) -> CallFilter:
     outcome = query.get("outcome") or None
     if outcome is not None and outcome not in OUTCOMES:
         raise HTTPException(400, "outcome")
+    drill = Drill.read(query)
+    if drill.person is not None:
+        viewer.person(drill.person)
     return CallFilter(period, viewer.unit(query.get("unit")), outcome,
-                      _after(query.get("after")))
+                      _after(query.get("after")), drill)
 
 
 def _after(value: str | None) -> tuple[datetime, int] | None:
@@ -82,11 +89,12 @@ def _calls(request: Request, viewer: Viewer, chosen: CallFilter, *, limit: int |
            ) -> list[CallView]:
     web = web_context(request)
     unit, units, extension = viewer.call_scope(chosen.unit)
+    drill = chosen.drill.storage(chosen.period.since, chosen.period.until, web.formats.zone)
     with web.sessions.begin() as session:
         return list_calls(session, as_of=web.clock(), since=chosen.period.since,
                           until=chosen.period.until, unit=unit, units=units,
-                          extension=extension, outcome=chosen.outcome, after=chosen.after,
-                          limit=limit)
+                          extension=extension or chosen.drill.person, outcome=chosen.outcome,
+                          after=chosen.after, limit=limit, drill=drill)
 
 
 def masked(call: CallView, numbers: NumberPolicy) -> CallView:
@@ -119,8 +127,8 @@ def calls_page(request: Request, viewer: Viewer) -> Response:
     rows = _objects(request, page, viewer.numbers())
     next_query = (chosen.query(after=f"{page[-1].started_at.isoformat()},{page[-1].id}")
                   if more else None)
-    keep = {name: value for name, value in (("unit", chosen.unit), ("outcome", chosen.outcome))
-            if value}
+    keep = {name: value for name, value in (("unit", chosen.unit), ("outcome", chosen.outcome),
+                                            *chosen.drill.values) if value}
     return render(request, viewer, "calls.html", chosen=chosen, period=chosen.period, rows=rows,
                   next_query=next_query, first_query=chosen.query(after=None),
                   outcomes=OUTCOMES, units=viewer.units, keep=keep, page_size=PAGE_SIZE,

@@ -66,6 +66,10 @@ class Formats:
             value = value.astimezone(self.zone).date()
         return value.strftime("%d.%m.%Y")
 
+    def month(self, value: date) -> str:
+        """``Listopad 2026``: a calendar month, as a heading names it."""
+        return format_date(value, format="LLLL y", locale=self.locale).capitalize()
+
     def time(self, value: datetime | None) -> str:
         if value is None:
             return ""
