@@ -149,7 +149,8 @@ def _set_children(call: Call, record: CallRecord, obligation: Obligation | None)
         callee=leg.callee, extension=leg.extension, final_status=leg.final_status,
         end_cause=leg.end_cause, transport=leg.transport, src=leg.src, dst=leg.dst,
         first_packet=leg.first_packet, last_packet=leg.last_packet,
-        retransmissions=leg.retransmissions) for leg in record.legs]
+        retransmissions=leg.retransmissions,
+        ladder=[step.to_dict() for step in leg.ladder]) for leg in record.legs]
     call.transfers = [Transfer(
         seq=seq, kind=t.kind, from_extension=t.from_extension, target=t.target,
         outcome=t.outcome, reason=t.reason, at=t.at, failed_at=t.failed_at)

@@ -245,6 +245,7 @@ class _CallBuilder:
             first_packet=leg.first_packet,
             last_packet=leg.last_packet,
             retransmissions=leg.retransmissions,
+            ladder=tuple(leg.ladder),
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from .ladder import LadderStep
 from .packets import Endpoint
 from .sdp import SessionDescription
 from .sip import NameAddr, Replaces, SipMessage, SipUri
@@ -101,6 +102,8 @@ class Leg:
     holds: int = 0
     retransmissions: int = 0
     messages: int = 0
+    ladder: list[LadderStep] = field(default_factory=list)  # at most ladder.MAX_STEPS
+    ladder_dropped: int = 0  # steps past MAX_STEPS, not kept
     last_packet: int = 0
     last_seen: float = 0.0
     open_at_end: bool = False

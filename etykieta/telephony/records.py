@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from .ladder import LadderStep
+
 
 class Direction(enum.StrEnum):
     """Who called whom, as the office counts it."""
@@ -112,6 +114,7 @@ class LegRecord:
     first_packet: int
     last_packet: int
     retransmissions: int
+    ladder: tuple[LadderStep, ...] = ()  # the messages that decided the leg (ladder.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .events import LegAnswered, LegEnded, LegEvent, LegStarted, MediaMoved
+from .ladder import add_step, ladder_step
 from .legs import EndCause, HopTimes, Leg, LegState, Refer, leg_from_invite
 from .pipeline import RawSipMessage
 from .sdp import SessionDescription
@@ -91,6 +92,7 @@ class LegTracker:
         leg.messages += 1
         leg.last_packet = raw.number
         leg.last_seen = raw.timestamp
+        _keep_step(leg, msg, raw)
         before = leg.state
         answered = leg.answer_tag is not None
         events: list[LegEvent] = []
@@ -160,6 +162,7 @@ class LegTracker:
                               link_header=self.link_header)
         leg.hops[leg.caller_hop] = HopTimes(invite=raw.timestamp)
         leg.seen_once(leg.caller_hop, "INVITE")
+        _keep_step(leg, msg, raw)
         self._legs[msg.call_id] = leg
         self._pending[msg.call_id] = _Pending(invite_cseq=msg.cseq.number)
         self.stats.legs += 1
@@ -308,6 +311,13 @@ class LegTracker:
         leg = self._legs.pop(call_id)
         self.stats.retransmissions += leg.retransmissions
         del self._pending[call_id]
+
+
+def _keep_step(leg: Leg, msg: SipMessage, raw: RawSipMessage) -> None:
+    """Add ``msg`` to the leg's ladder (once; counted as dropped when the ladder is full)."""
+    step = ladder_step(msg, raw)
+    if step is not None and not add_step(leg.ladder, step):
+        leg.ladder_dropped += 1
 
 
 def _reason_cause(msg: SipMessage) -> int | None:
