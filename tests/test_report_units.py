@@ -222,6 +222,8 @@ def greeting_figures(greeted: Sequence[Row]) -> Row:
         "thanked": sum(g.get("thanked") is True for g in greetings),
         "closings_heard": sum(g.get("thanked") is not None for g in greetings),
         "missing": {e: sum(e in g.get("missing", ()) for g in greetings) for e in ELEMENTS},
+        "overridden": sum((g.get("dispute") or {}).get("status") == "overridden"
+                          for g in greetings),
     }
 
 

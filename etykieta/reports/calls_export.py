@@ -20,7 +20,7 @@ from typing import Any
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from ..telephony.numbers import Directory
-from .views import CallView
+from .views import CallView, DisputeView
 
 CSV_COLUMNS = (
     "call_id", "started_at", "direction", "caller", "dialed", "unit", "answered_by", "outcome",
@@ -73,6 +73,21 @@ def greeting_to_dict(call: CallView) -> dict[str, Any] | None:
         "syllables_per_s": greeting.syllables_per_s, "too_fast": greeting.too_fast,
         "casual_words": list(greeting.casual_words), "thanked": greeting.thanked,
         "order_ok": greeting.order_ok, "reason": greeting.reason,
+        "dispute": dispute_to_dict(greeting.dispute),
+    }
+
+
+def dispute_to_dict(dispute: DisputeView | None) -> dict[str, Any] | None:
+    """A disputed verdict (``greeting.dispute``): its status, the machine's verdict, and each
+    step with who and when; ``greeting.verdict`` is then the one reports count."""
+    if dispute is None:
+        return None
+    return {
+        "status": dispute.status, "machine_verdict": dispute.machine_verdict,
+        "verdict": dispute.verdict, "opened_by": dispute.opened_by,
+        "opened_at": dispute.opened_at.isoformat(), "updated_at": dispute.updated_at.isoformat(),
+        "history": [{"at": e.at.isoformat(), "who": e.who, "action": e.action,
+                     "verdict": e.verdict, "comment": e.comment} for e in dispute.events],
     }
 
 

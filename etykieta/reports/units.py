@@ -92,6 +92,8 @@ class GreetingFigures:
     thanked: int = 0
     closings_heard: int = 0
     missing: MissingElements = MissingElements()
+    overridden: int = 0
+    """Verdicts a supervisor overrode after a dispute: counted above as the supervisor set them."""
 
     @property
     def judged(self) -> int:

@@ -36,7 +36,7 @@ CALLBACK_KEYS = ("required", "done", "late", "caller_called_again", "pending", "
 GREETING_KEYS = (
     "answered", "judged", "complete", "complete_pct", "partial", "no_greeting", "silent",
     "unclear", "no_audio", "unsupported_codec", "not_checked", "too_fast", "casual_words",
-    "thanked", "closings_heard",
+    "thanked", "closings_heard", "overridden",
 )
 MISSING_KEYS = ("unit", "office", "name", "dzien_dobry")
 PERSON_KEYS = ("extension", "first_name", "last_name")

@@ -53,6 +53,33 @@ class GreetingView:
     casual_words: tuple[str, ...]
     thanked: bool | None
     order_ok: bool | None
+    dispute: DisputeView | None = None
+    """An employee's dispute of the verdict; when it was overridden, ``verdict`` is the
+    supervisor's and the machine's is ``dispute.machine_verdict``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeEventView:
+    """One step of a dispute: ``disputed``, ``confirmed`` or ``overridden``, by whom, when."""
+
+    at: datetime
+    who: str
+    action: str
+    verdict: str | None
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeView:
+    """A disputed greeting verdict: ``open``, ``confirmed`` or ``overridden`` (to ``verdict``)."""
+
+    status: str
+    machine_verdict: str
+    verdict: str | None
+    opened_by: str
+    opened_at: datetime
+    updated_at: datetime
+    events: tuple[DisputeEventView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +195,8 @@ class GreetingCounts:
     """Calls whose closing was listened to (``thanked`` is known)."""
     missing: MissingElements = MissingElements()
     """Greetings that lacked each element (T1)."""
+    overridden: int = 0
+    """Greetings whose verdict a supervisor overrode (counted above as the supervisor set it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ class AuditAction(enum.StrEnum):
     LOGOUT = "logout"
     EXPORT = "export"
     OVERRIDE = "override"
+    DISPUTE = "dispute"
+    DISPUTE_CONFIRMED = "dispute_confirmed"
     USER_ADDED = "user_added"
     USER_REMOVED = "user_removed"
     PASSWORD_CHANGED = "password_changed"

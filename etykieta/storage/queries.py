@@ -50,7 +50,8 @@ from ..reports.views import (
 )
 from ..speech.greeting.gate import GREETED_DIRECTIONS
 from ..speech.greeting.verdict import Element
-from .models import Call, CallbackObligation, Greeting, Leg, SpeechJob, Transfer
+from .disputes import effective_verdict, machine_missing_counts, overridden, with_disputes
+from .models import Call, CallbackObligation, Dispute, Greeting, Leg, SpeechJob, Transfer
 from .repository import in_period
 
 WAITING_JOB_STATUSES = ("queued", "running")
@@ -104,7 +105,14 @@ def list_calls(session: Session, *, as_of: datetime, since: datetime | None = No
         stmt = stmt.where(or_(Call.started_at > after[0],
                               and_(Call.started_at == after[0], Call.id > after[1])))
     stmt = stmt.order_by(Call.started_at, Call.id).limit(limit)
-    return [_call_view(row, as_of) for row in session.execute(stmt).mappings()]
+    return with_disputes(session, [_call_view(row, as_of)
+                                   for row in session.execute(stmt).mappings()])
+
+
+def call_by_id(session: Session, call_pk: int, *, as_of: datetime) -> CallView | None:
+    """One call as the listing shows it, by its row id (the call page); None if there is none."""
+    row = session.execute(_listing().where(Call.id == call_pk)).mappings().first()
+    return None if row is None else with_disputes(session, [_call_view(row, as_of)])[0]
 
 
 GREETING_FILTERS = (*COUNTED_VERDICTS, "not_checked", "too_fast", "casual", "thanked",
@@ -299,7 +307,7 @@ def greeting_counts(session: Session, *, since: datetime | None = None,
     internal calls of ``[since, until)`` (T1, T2, T9, T10), and the elements they lacked.
     One statement."""
     greeted = (Call.outcome == "answered", Call.direction.in_(sorted(GREETED_DIRECTIONS)))
-    verdict = Greeting.verdict
+    verdict = effective_verdict()
     counted = {
         "answered": func.count(),
         **{name: func.count().filter(verdict == name) for name in COUNTED_VERDICTS},
@@ -309,15 +317,18 @@ def greeting_counts(session: Session, *, since: datetime | None = None,
         "casual": func.count().filter(func.json_array_length(Greeting.casual_words) > 0),
         "thanked": func.count().filter(Greeting.thanked.is_(True)),
         "closings_heard": func.count().filter(Greeting.thanked.is_not(None)),
+        "overridden": func.count().filter(overridden()),
     }
     # ``missing`` is a JSON array of Element names, none a part of another: its text says it.
     lacked = {f"missing_{element}": func.count().filter(
-        cast(Greeting.missing, Text).like(f'%"{element}"%')) for element in Element}
+        cast(Greeting.missing, Text).like(f'%"{element}"%'), machine_missing_counts())
+        for element in Element}
     grouped = in_period(
         select(Call.answered_by.label("answered_by"), Call.unit.label("unit"),
                func.min(Call.started_at).label("first_at"),
                *(column.label(name) for name, column in (counted | lacked).items()))
-        .outerjoin(Greeting, Greeting.call_pk == Call.id).where(*greeted),
+        .outerjoin(Greeting, Greeting.call_pk == Call.id)
+        .outerjoin(Dispute, Dispute.call_pk == Call.id).where(*greeted),
         since=since, until=until).group_by(Call.answered_by, Call.unit).subquery()
     first_id = (select(func.min(Call.id))
                 .where(*greeted, Call.answered_by.is_not_distinct_from(grouped.c.answered_by),

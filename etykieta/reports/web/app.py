@@ -30,6 +30,7 @@ from ...storage.users import Role
 from ...telephony.numbers import Directory
 from .access import Viewer
 from .auth import login, login_page, logout, protected, viewer_of
+from .call import call_page, decision, dispute
 from .calls import (
     api_callbacks,
     api_calls,
@@ -70,6 +71,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session], *, secret: s
             Route("/calls", calls_page),
             Route("/calls.csv", calls_csv),
             Route("/calls.xlsx", calls_xlsx),
+            Route("/calls/{call:int}", call_page),
+            Route("/calls/{call:int}/dispute", dispute, methods=["POST"]),
+            Route("/calls/{call:int}/decision", decision, methods=["POST"]),
             Route("/callbacks", callbacks_page),
             Route("/report/units.{form:str}", report_export),
             Route("/api/calls", api_calls),
