@@ -18,7 +18,7 @@ Both SQLite and PostgreSQL: the only dialect-specific expression is the epoch ho
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, select, union
@@ -153,3 +153,17 @@ def _epoch_hour(session: Session) -> ColumnElement[int]:
     seconds = func.extract("epoch", Call.started_at)
     return cast(func.floor(seconds / 3600), Integer)
 
+
+
+def last_call_at(session: Session, *, units: Sequence[str] | None = None) -> datetime | None:
+    """When the newest call of ``units`` (all: None) began: where a page whose period holds no
+    call can send its reader (one index lookup on ``calls.started_at``)."""
+    stmt = select(func.max(Call.started_at)).where(Call.in_progress.is_(False))
+    if units is not None:
+        stmt = stmt.where(Call.unit.in_(list(units)))
+    value = session.execute(stmt).scalar_one_or_none()
+    if isinstance(value, str):  # SQLite's max() of a UtcDateTime column comes back as text
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value

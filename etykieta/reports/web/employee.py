@@ -27,7 +27,7 @@ from .access import Viewer
 from .auth import protected
 from .calls import masked
 from .context import web_context
-from .organisation import Thresholds
+from .grades import Thresholds
 from .render import render
 from .unit import (
     Links,
@@ -67,27 +67,48 @@ def staff_of(report: UnitReport, extension: str) -> StaffReport:
     return StaffReport(extension, "", "", CallFigures(), CallbackFigures(), GreetingFigures())
 
 
-def examples(calls: Sequence[CallView]) -> list[Example]:
-    """Three calls to talk about: answered ones with a transcript first. One that went well
-    (a complete greeting by the target ring), then those that did not — a greeting that
-    lacked something, a late answer — most lacking first, then the newest."""
-    answered = [c for c in calls if c.outcome == "answered" and c.greeting is not None]
+UNJUDGED = frozenset({"no_audio", "unsupported_codec", "not_checked", "silent", "unclear"})
+"""Verdicts that say nothing of what the employee said: never a reason to talk about a call
+(the audio was missing, or speech recognition could not tell)."""
+
+
+def to_improve(call: CallView) -> bool:
+    """Something the employee did can be better: answered after the target ring (T3), a
+    greeting that lacked an element or was missing (T1), too fast (T2), casual words (T9)."""
+    greeting = call.greeting
+    said = greeting is not None and greeting.verdict not in UNJUDGED
+    return (call.within_target is False
+            or (said and greeting is not None and (
+                greeting.verdict in ("partial", "no_greeting") or bool(greeting.too_fast)
+                or bool(greeting.casual_words))))
+
+
+def went_well(call: CallView) -> bool:
+    """Answered by the target ring with a complete greeting, at a calm pace, no casual word."""
+    greeting = call.greeting
+    return bool(call.within_target and greeting is not None and greeting.verdict == "complete"
+                and not greeting.too_fast and not greeting.casual_words)
+
+
+def examples(calls: Sequence[CallView], extension: str) -> list[Example]:
+    """Up to three calls the employee answered, to talk about: one that went well, then those
+    with something to improve (most lacking first, then the newest), then more that went
+    well. A call whose greeting could not be judged is no example either way: the sheet does
+    not blame anyone for missing audio."""
+    mine = [c for c in calls if c.outcome == "answered" and c.answered_by == extension]
 
     def heard(call: CallView) -> bool:
         return bool(call.greeting and call.greeting.transcript)
 
-    def went_well(call: CallView) -> bool:
-        return bool(call.greeting and call.greeting.verdict == "complete" and call.within_target)
-
-    good = sorted((c for c in answered if went_well(c)), key=lambda c: (not heard(c), c.key))
-    to_improve = sorted(
-        (c for c in answered if not went_well(c)),
+    good = sorted((c for c in mine if went_well(c)),
+                  key=lambda c: (not heard(c), -c.started_at.timestamp()))
+    improve = sorted(
+        (c for c in mine if to_improve(c)),
         key=lambda c: (not heard(c), -len(c.greeting.missing if c.greeting else ()),
                        bool(c.within_target), -c.started_at.timestamp()))
     chosen = [Example(c, True) for c in good[:1]]
-    chosen += [Example(c, False) for c in to_improve[:EXAMPLES - len(chosen)]]
-    if len(chosen) < EXAMPLES:
-        chosen += [Example(c, True) for c in good[1:EXAMPLES - len(chosen) + 1]]
+    chosen += [Example(c, False) for c in improve[:EXAMPLES - len(chosen)]]
+    chosen += [Example(c, True) for c in good[1:1 + EXAMPLES - len(chosen)]]
     return chosen[:EXAMPLES]
 
 
@@ -132,4 +153,6 @@ def talk_sheet(request: Request, viewer: Viewer) -> Response:
     context = _figures(request, viewer, pool=EXAMPLE_POOL)
     calls = context.pop("calls")
     assert isinstance(calls, list)
-    return render(request, viewer, "talk.html", **context, examples=examples(calls))
+    person = context["person"]
+    return render(request, viewer, "talk.html", **context,
+                  examples=examples(calls, person.extension))

@@ -18,9 +18,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ...config import Settings
 from ...storage.audit import AuditAction, record
 from ...storage.report_queries import report_counts
+from ...storage.trend_queries import last_call_at
 from ...storage.users import Role
 from ..units import Period as ReportPeriod
 from ..units import UnitReport, build_unit_reports, report_scope
@@ -29,25 +29,9 @@ from .access import Viewer
 from .auth import protected
 from .calls import EXPORT_TYPES
 from .context import WebContext, client_address, web_context
-from .periods import PeriodError, instant, period_from
+from .periods import PeriodError, instant, period_from, week_of
 from .render import render
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """At or above ``green``: green; at or above ``amber``: amber; below: red."""
-
-    green: float
-    amber: float
-
-    @classmethod
-    def of(cls, settings: Settings) -> Thresholds:
-        return cls(settings.reports.green_pct, settings.reports.amber_pct)
-
-    def grade(self, pct: float | None) -> str:
-        if pct is None:
-            return "none"
-        return "good" if pct >= self.green else "fair" if pct >= self.amber else "poor"
+from .unit import Links, heatmap_of, page_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +111,15 @@ def organisation(request: Request, viewer: Viewer) -> Response:
     before = {r.unit: r for r in unit_reports(
         web, ReportPeriod(before_period.since, before_period.until), viewer.units)}
     lines = ranked([UnitLine(r, before.get(r.unit)) for r in now])
-    return render(request, viewer, "organisation.html", period=period, lines=lines,
-                  totals=Totals.of(now), before_totals=Totals.of(list(before.values())),
-                  grades=Thresholds.of(web.settings), keep={},
-                  query_for=lambda p: urlencode(p.query()))
+    totals = Totals.of(now)
+    with web.sessions.begin() as session:
+        heat = heatmap_of(session, web, period, units=viewer.units)
+        last = None if totals.inbound_calls else last_call_at(session, units=viewer.units)
+    latest = None if last is None else week_of(last.astimezone(web.formats.zone).date(),
+                                                web.formats.zone)
+    return render(request, viewer, "organisation.html", **page_context(request, web, period),
+                  lines=lines, totals=totals, before_totals=Totals.of(list(before.values())),
+                  heat=heat, link=Links(period), latest=latest, last_call=last)
 
 
 organisation_page = protected(organisation)

@@ -52,9 +52,9 @@ from .auth import protected
 from .charts import Mark, Series, line_chart, ring_chart
 from .context import WebContext, web_context
 from .drill import calls_link
+from .grades import Thresholds
 from .i18n import Formats, translations
 from .labels import N_
-from .organisation import Thresholds
 from .periods import Period, PeriodError, period_from
 from .render import render
 
