@@ -165,16 +165,20 @@ def drill_conditions(drill: CallDrill, as_of: datetime) -> list[ColumnElement[bo
 
 
 def _greeting_condition(wanted: str) -> ColumnElement[bool]:
+    """The calls a greeting figure counts, as the reports count them: by the supervisor's
+    verdict where one overrode the machine's (the listing joins the call's dispute)."""
     answered = and_(Call.outcome == "answered", Call.direction.in_(sorted(GREETED_DIRECTIONS)))
+    verdict = effective_verdict()
     if wanted.startswith("missing_"):
-        return and_(answered, cast(Greeting.missing, Text).like(f'%"{wanted[8:]}"%'))
+        return and_(answered, machine_missing_counts(),
+                    cast(Greeting.missing, Text).like(f'%"{wanted[8:]}"%'))
     if wanted == "not_checked":
-        return and_(answered, or_(Greeting.id.is_(None), Greeting.verdict.not_in(COUNTED_VERDICTS)))
+        return and_(answered, or_(verdict.is_(None), verdict.not_in(COUNTED_VERDICTS)))
     flags: dict[str, ColumnElement[bool]] = {
         "too_fast": Greeting.too_fast.is_(True),
         "casual": func.json_array_length(Greeting.casual_words) > 0,
         "thanked": Greeting.thanked.is_(True), "not_thanked": Greeting.thanked.is_(False)}
-    return and_(answered, flags.get(wanted, Greeting.verdict == wanted))
+    return and_(answered, flags.get(wanted, verdict == wanted))
 
 
 def callback_worklist(session: Session, *, as_of: datetime, units: Sequence[str] | None = None,
@@ -201,7 +205,8 @@ def _listing() -> Select[*tuple[Any, ...]]:
                    waiting.label("speech_waiting"))
             .outerjoin(Transfer, Transfer.id == last_transfer)
             .outerjoin(CallbackObligation, CallbackObligation.call_pk == Call.id)
-            .outerjoin(Greeting, Greeting.call_pk == Call.id))
+            .outerjoin(Greeting, Greeting.call_pk == Call.id)
+            .outerjoin(Dispute, Dispute.call_pk == Call.id))  # one per call: a row per call
 
 
 def _labelled(prefix: str, columns: dict[str, Any]) -> tuple[Any, ...]:

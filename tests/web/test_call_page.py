@@ -165,6 +165,11 @@ def test_a_dispute_overridden_by_the_supervisor_counts_as_set_and_is_audited(
     assert any(e.who == "marek" and e.detail["verdict"] == "complete" for e in overrides)
     html = marek.get(f"/calls/{pk}").text
     assert "Przedstawiłam się w całości." in html and "ocena zmieniona przez przełożonego" in html
+    # the figure's drill-down lists the call where the report now counts it
+    listed = marek.get("/calls", params={"week": "2026-W48", "greeting": "complete"}).text
+    assert f'href="/calls/{pk}"' in listed
+    listed = marek.get("/calls", params={"week": "2026-W48", "greeting": machine}).text
+    assert f'href="/calls/{pk}"' not in listed
 
 
 def test_a_confirmed_dispute_changes_no_count(site: Site, db: object) -> None:

@@ -50,6 +50,22 @@ VERDICTS = {
     "unsupported_codec": N_("audio codec not supported"),
     "not_checked": N_("not checked"),
 }
+VERDICT_NOTES = {
+    # what a verdict reached without speech means, for the person reading it
+    "no_audio": N_("The capture held no audio from the phone that answered (e.g. a phone with "
+                   "encrypted SRTP, or a mirror port without RTP): this greeting could not be "
+                   "judged, and it counts against no one."),
+    "unsupported_codec": N_("The phone sent its audio in a codec Etykieta cannot decode: this "
+                            "greeting could not be judged, and it counts against no one."),
+    "silent": N_("There was silence on the line in the first seconds after the answer. Check "
+                 "the phone and the connection before anything else."),
+    "not_checked": N_("The greeting has not been checked yet (speech recognition is queued or "
+                      "not configured)."),
+    "unclear": N_("Speech recognition gave no certain result: listen to the call before drawing "
+                  "conclusions."),
+}
+SPOKEN_VERDICTS = frozenset({"complete", "partial", "no_greeting"})
+"""Verdicts reached by listening to what was said: only these say anything of T2 and T9."""
 TRANSFER_OUTCOMES = {
     "connected": N_("transferred"),
     "failed": N_("failed transfer (caller left without a connection)"),
@@ -68,6 +84,8 @@ class Labels:
     callback: dict[str, str] = field(default_factory=lambda: CALLBACK_STATUSES)
     reason: dict[str, str] = field(default_factory=lambda: CALLBACK_REASONS)
     verdict: dict[str, str] = field(default_factory=lambda: VERDICTS)
+    verdict_note: dict[str, str] = field(default_factory=lambda: VERDICT_NOTES)
+    spoken: frozenset[str] = SPOKEN_VERDICTS
     transfer: dict[str, str] = field(default_factory=lambda: TRANSFER_OUTCOMES)
     role: dict[str, str] = field(default_factory=lambda: ROLES)
 
