@@ -120,3 +120,70 @@ def test_a_screenshot_of_the_organisation_page(browser: object, base: str) -> No
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert page.locator(".tile").count() >= 3
+
+
+def test_the_unit_page_shows_the_weeks_figures_and_its_charts(browser: object, base: str,
+                                                              site: Site) -> None:
+    calls = json.loads(cli(site.db_url, "calls", "--format", "json", "--since", "2026-11-23",
+                           "--until", "2026-11-30"))
+    inbound = [c for c in calls if c["direction"] == "inbound" and c["unit"] == OWN_UNIT]
+    answered = [c for c in inbound if c["outcome"] == "answered"]
+    within = [c for c in answered if c["within_target"]]
+    pct = f"{100 * len(within) / len(answered):.1f}".replace(".", ",") + "\u00a0%"
+    page = page_of(browser, base, "marek")
+    page.goto(f"{base}/units/{OWN_UNIT}?{WEEK}")
+    assert page.locator("h1").inner_text().startswith(OWN_UNIT)
+    headline = page.locator(".tile").first.inner_text()
+    assert pct in headline and f"{len(within)} z {len(answered)}" in headline
+    assert page.locator("svg.ring-chart rect").count() == len({c["rings"] for c in answered})
+    assert page.locator("svg.line-chart").count() == 1
+    assert page.locator("table.heatmap").count() == 1
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "unit-supervisor.png"), full_page=True)
+    other = page.goto(f"{base}/units/Wydzia%C5%82%20Podatk%C3%B3w%20i%20Op%C5%82at"
+                      f"%20Lokalnych?{WEEK}")
+    assert other is not None and other.status == 403
+
+
+def test_staff_dispute_a_verdict_and_the_supervisor_overrides_it(browser: object, base: str,
+                                                                site: Site) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete
+
+    from etykieta.storage import Call, make_engine, make_sessionmaker
+
+    from .greetings import judge
+    from .rows import add_call
+
+    sessions = make_sessionmaker(make_engine(site.db_url))
+    with sessions.begin() as session:
+        call = add_call(session, 7301, unit=OWN_UNIT, answered_by="1201", rang=("1201",),
+                        started_at=datetime(2026, 11, 25, 9, 30, tzinfo=UTC))
+        judge(session, call.id, site.settings, "1201", [("dzień", 0.5), ("dobry", 0.8)])
+        pk = call.id
+    try:
+        anna = page_of(browser, base, "anna")
+        anna.goto(f"{base}/calls/{pk}")
+        anna.fill("#comment", "Przedstawiłam się pełnym imieniem i nazwiskiem.")
+        anna.click(".dispute-form button[type=submit]")
+        anna.wait_for_load_state()
+        assert "Przedstawiłam się pełnym imieniem i nazwiskiem." in anna.content()
+
+        marek = page_of(browser, base, "marek")
+        marek.goto(f"{base}/calls/{pk}")
+        marek.select_option("#verdict", "complete")
+        marek.fill("#decision-comment", "Odsłuchałem nagranie: powitanie pełne.")
+        marek.click(".dispute-form button[type=submit]")
+        marek.wait_for_load_state()
+        text = marek.inner_text("#greeting")
+        assert "powitanie pełne" in text.lower() and "Odsłuchałem nagranie" in text
+        api = marek.goto(f"{base}/api/calls?since=2026-11-25&until=2026-11-26")
+        assert api is not None
+        [mine] = [c for c in json.loads(marek.inner_text("body"))
+                  if c["call_id"] == "c7301@test"]
+        assert mine["greeting"]["verdict"] == "complete"
+        assert [e["who"] for e in mine["greeting"]["dispute"]["history"]] == ["anna", "marek"]
+    finally:
+        with sessions.begin() as session:
+            session.execute(delete(Call).where(Call.call_id == "c7301@test"))
