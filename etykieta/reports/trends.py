@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from ..telephony.numbers import Directory
+from .views import ServiceLevel
 
 TREND_WEEKS = 12
 HOUR_S = 3600
@@ -28,7 +29,7 @@ WEEKDAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
-class SlotCounts:
+class SlotCounts(ServiceLevel):
     """The inbound calls of one slot: a week of the trend (``slot`` its index) or one UTC hour
     (``slot`` the hours since 1970-01-01 00:00 UTC). As :class:`~.views.CallFigures` counts
     them: ``given_up_before_target`` are the abandoned calls whose caller waited less than the
@@ -44,25 +45,6 @@ class SlotCounts:
     def __add__(self, other: SlotCounts) -> SlotCounts:
         return SlotCounts(self.slot, *(getattr(self, f.name) + getattr(other, f.name)
                                        for f in fields(SlotCounts) if f.name != "slot"))
-
-    @property
-    def within_target_pct(self) -> float | None:
-        """Of the answered calls, those answered by the target ring (T3), in percent."""
-        return _pct(self.answered_within_target, self.answered)
-
-    @property
-    def callers_counted(self) -> int:
-        return self.inbound_calls - self.given_up_before_target
-
-    @property
-    def callers_within_target_pct(self) -> float | None:
-        """The caller's view (service level): of every inbound call but those given up before
-        the target ring ended."""
-        return _pct(self.answered_within_target, self.callers_counted)
-
-    @property
-    def abandoned_pct(self) -> float | None:
-        return _pct(self.abandoned, self.inbound_calls)
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,8 +199,35 @@ class GreetingCounts:
     """Greetings whose verdict a supervisor overrode (counted above as the supervisor set it)."""
 
 
+class ServiceLevel:
+    """The headline of T3 both ways, for any counts that have ``inbound_calls``, ``answered``,
+    ``answered_within_target`` and ``given_up_before_target``."""
+
+    __slots__ = ()
+    inbound_calls: int
+    answered: int
+    answered_within_target: int
+    given_up_before_target: int
+
+    @property
+    def within_target_pct(self) -> float | None:
+        """Of the answered calls, the share answered by the target ring (T3), in percent."""
+        return _pct(self.answered_within_target, self.answered)
+
+    @property
+    def callers_counted(self) -> int:
+        """The callers the service level is taken of: all but those who gave up in time."""
+        return self.inbound_calls - self.given_up_before_target
+
+    @property
+    def callers_within_target_pct(self) -> float | None:
+        """The caller's view (a contact centre's service level), in percent: answered by the
+        target ring, of every inbound call but those given up before the target ring ended."""
+        return _pct(self.answered_within_target, self.callers_counted)
+
+
 @dataclass(frozen=True, slots=True)
-class CallFigures:
+class CallFigures(ServiceLevel):
     """The answer-time figures of a unit's or an employee's inbound calls of a period (T3), and
     the transfers of its calls of any direction (T5).
 
@@ -230,22 +257,6 @@ class CallFigures:
     rings: tuple[tuple[int, int], ...] = ()
     ring_seconds_median: float | None = None
     ring_seconds_p90: float | None = None
-
-    @property
-    def within_target_pct(self) -> float | None:
-        """Of the answered calls, the share answered by the target ring (T3), in percent."""
-        return _pct(self.answered_within_target, self.answered)
-
-    @property
-    def callers_counted(self) -> int:
-        """The callers the service level is taken of: all but those who gave up in time."""
-        return self.inbound_calls - self.given_up_before_target
-
-    @property
-    def callers_within_target_pct(self) -> float | None:
-        """The caller's view (a contact centre's service level), in percent: answered by the
-        target ring, of every inbound call but those given up before the target ring ended."""
-        return _pct(self.answered_within_target, self.callers_counted)
 
 
 @dataclass(frozen=True, slots=True)

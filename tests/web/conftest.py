@@ -10,15 +10,12 @@ TestClient (httpx over the ASGI interface); ``site.login(name)`` gives a logged-
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -27,7 +24,7 @@ from etykieta.config import Settings, load_settings
 from etykieta.reports.web import create_app
 from etykieta.storage import make_engine, make_sessionmaker
 
-from ..conftest import BACKENDS, CALLS, LAB_CONFIG, PG_URL
+from ..conftest import BACKENDS, CALLS, LAB_CONFIG, empty_database
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 """Friday of ISO week 48, 15:00 in Warsaw: the office day of the demo is that week's Tuesday."""
@@ -86,29 +83,12 @@ class Site:
         return csrf_of(browser.get(page, follow_redirects=True).text)
 
 
-def _database(backend: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'web.db'}"
-        return
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[Site]:
     """The demo captures ingested, four users, the application (shared by the tests of a
     backend: tests that change something change only what they made themselves)."""
-    for db_url in _database(request.param, tmp_path_factory.mktemp("web")):
+    with empty_database(request.param, tmp_path_factory.mktemp("web")) as db_url:
         cli(db_url, "db", "upgrade")
         cli(db_url, "ingest", *map(str, DEMO_CAPTURES))
         for name, args in USERS.items():
