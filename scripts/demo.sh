@@ -22,7 +22,7 @@ demo_user kaminski demo-kierownik-haslo --role supervisor --unit "Wydział Komun
 demo_user kowalska demo-pracownik-haslo --role staff --extension 1201
 cat <<'TEXT'
 
-Demo logins (the demo's calls are of 18–24 November 2026: choose that period on the pages):
+Demo logins (the demo's calls are of 18–24 November 2026; the start page links to their week):
   admin     / demo-admin-haslo       administrator: every unit, callers' numbers in full
   kaminski  / demo-kierownik-haslo   Marek Kamiński, supervisor of Wydział Komunikacji
   kowalska  / demo-pracownik-haslo   Anna Kowalska (1201), her own calls only
