@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, select, union
+from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from ..reports.trends import ReasonCount, SlotCounts, WeekGreetings
@@ -155,12 +155,17 @@ def _epoch_hour(session: Session) -> ColumnElement[int]:
 
 
 
-def last_call_at(session: Session, *, units: Sequence[str] | None = None) -> datetime | None:
-    """When the newest call of ``units`` (all: None) began: where a page whose period holds no
-    call can send its reader (one index lookup on ``calls.started_at``)."""
+def last_call_at(session: Session, *, units: Sequence[str] | None = None,
+                 extension: str | None = None) -> datetime | None:
+    """When the newest finished call of ``units`` (all: None), or of one employee (answered
+    at or rang at ``extension``), began: where a page whose period holds no call can send
+    its reader (index lookups on ``calls.started_at``)."""
     stmt = select(func.max(Call.started_at)).where(Call.in_progress.is_(False))
     if units is not None:
         stmt = stmt.where(Call.unit.in_(list(units)))
+    if extension is not None:
+        rang = select(Leg.call_pk).where(Leg.extension == extension)
+        stmt = stmt.where(or_(Call.answered_by == extension, Call.id.in_(rang)))
     value = session.execute(stmt).scalar_one_or_none()
     if isinstance(value, str):  # SQLite's max() of a UtcDateTime column comes back as text
         value = datetime.fromisoformat(value)

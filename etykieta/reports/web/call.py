@@ -39,9 +39,9 @@ from ...storage.disputes import (
 from ...storage.users import Role
 from ...telephony.rings import target_end_s
 from ..call_detail import CallDetail, elements_heard, ladder_diagram, transcript_marks
+from ..privacy import masked
 from .access import Viewer
 from .auth import protected, viewer_of
-from .calls import masked
 from .context import client_address, web_context
 from .labels import N_
 from .render import render

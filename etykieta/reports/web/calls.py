@@ -23,7 +23,7 @@ from ...storage.audit import AuditAction, record
 from ...storage.queries import OUTCOMES, callback_worklist, list_calls
 from ...storage.users import Role
 from ..calls_export import call_to_dict, render_csv, render_xlsx
-from ..privacy import NumberPolicy
+from ..privacy import NumberPolicy, masked
 from ..views import CallView
 from .access import Viewer
 from .auth import protected
@@ -95,18 +95,6 @@ def _calls(request: Request, viewer: Viewer, chosen: CallFilter, *, limit: int |
                           until=chosen.period.until, unit=unit, units=units,
                           extension=extension or chosen.drill.person, outcome=chosen.outcome,
                           after=chosen.after, limit=limit, drill=drill)
-
-
-def masked(call: CallView, numbers: NumberPolicy) -> CallView:
-    """``call`` with each number as ``numbers`` lets the viewer see it: what every page, the
-    API and the exports show."""
-    transfer = call.transfer
-    if transfer is not None:
-        transfer = replace(transfer, target=numbers.shown(transfer.target))
-    return replace(call, caller=numbers.shown(call.caller) or "",
-                   caller_e164=numbers.shown(call.caller_e164) or "",
-                   dialed=numbers.shown(call.dialed) or "", transfer=transfer,
-                   answered_by=numbers.shown(call.answered_by))  # outbound: the called party
 
 
 def _objects(request: Request, calls: list[CallView], numbers: NumberPolicy

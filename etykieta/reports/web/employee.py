@@ -13,19 +13,18 @@ units, an employee only themselves (their start page); 403 otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ...storage.queries import list_calls
+from ..examples import examples
+from ..privacy import masked
 from ..units import GreetingFigures, StaffReport, UnitReport
-from ..views import CallbackFigures, CallFigures, CallView
+from ..views import CallbackFigures, CallFigures
 from .access import Viewer
 from .auth import protected
-from .calls import masked
 from .context import web_context
 from .grades import Thresholds
 from .render import render
@@ -34,6 +33,7 @@ from .unit import (
     catalogue,
     heatmap_of,
     most_missing,
+    newest_week,
     page_context,
     read_period,
     reasons_of,
@@ -45,18 +45,9 @@ from .unit import (
 
 OWN_CALLS = 100
 """The employee's calls listed on their page; the call list pages on from there."""
-EXAMPLES = 3
 EXAMPLE_POOL = 1000
 """The calls of the period the talk sheet's examples are chosen from (a month of one person's
 calls fits in it)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """A call for the talk: what went well, or what to improve."""
-
-    call: CallView
-    good: bool
 
 
 def staff_of(report: UnitReport, extension: str) -> StaffReport:
@@ -65,51 +56,6 @@ def staff_of(report: UnitReport, extension: str) -> StaffReport:
     if found:
         return found[0]
     return StaffReport(extension, "", "", CallFigures(), CallbackFigures(), GreetingFigures())
-
-
-UNJUDGED = frozenset({"no_audio", "unsupported_codec", "not_checked", "silent", "unclear"})
-"""Verdicts that say nothing of what the employee said: never a reason to talk about a call
-(the audio was missing, or speech recognition could not tell)."""
-
-
-def to_improve(call: CallView) -> bool:
-    """Something the employee did can be better: answered after the target ring (T3), a
-    greeting that lacked an element or was missing (T1), too fast (T2), casual words (T9)."""
-    greeting = call.greeting
-    said = greeting is not None and greeting.verdict not in UNJUDGED
-    return (call.within_target is False
-            or (said and greeting is not None and (
-                greeting.verdict in ("partial", "no_greeting") or bool(greeting.too_fast)
-                or bool(greeting.casual_words))))
-
-
-def went_well(call: CallView) -> bool:
-    """Answered by the target ring with a complete greeting, at a calm pace, no casual word."""
-    greeting = call.greeting
-    return bool(call.within_target and greeting is not None and greeting.verdict == "complete"
-                and not greeting.too_fast and not greeting.casual_words)
-
-
-def examples(calls: Sequence[CallView], extension: str) -> list[Example]:
-    """Up to three calls the employee answered, to talk about: one that went well, then those
-    with something to improve (most lacking first, then the newest), then more that went
-    well. A call whose greeting could not be judged is no example either way: the sheet does
-    not blame anyone for missing audio."""
-    mine = [c for c in calls if c.outcome == "answered" and c.answered_by == extension]
-
-    def heard(call: CallView) -> bool:
-        return bool(call.greeting and call.greeting.transcript)
-
-    good = sorted((c for c in mine if went_well(c)),
-                  key=lambda c: (not heard(c), -c.started_at.timestamp()))
-    improve = sorted(
-        (c for c in mine if to_improve(c)),
-        key=lambda c: (not heard(c), -len(c.greeting.missing if c.greeting else ()),
-                       bool(c.within_target), -c.started_at.timestamp()))
-    chosen = [Example(c, True) for c in good[:1]]
-    chosen += [Example(c, False) for c in improve[:EXAMPLES - len(chosen)]]
-    chosen += [Example(c, True) for c in good[1:1 + EXAMPLES - len(chosen)]]
-    return chosen[:EXAMPLES]
 
 
 def _figures(request: Request, viewer: Viewer, *, pool: int) -> dict[str, Any]:
@@ -123,12 +69,13 @@ def _figures(request: Request, viewer: Viewer, *, pool: int) -> dict[str, Any]:
         reasons = reasons_of(session, period, extension=person.extension)
         calls = list_calls(session, as_of=web.clock(), since=period.since, until=period.until,
                            extension=person.extension, limit=pool)
+        hint = newest_week(session, web, len(calls), extension=person.extension)
     numbers = viewer.numbers()
     me, before = staff_of(unit, person.extension), staff_of(unit_before, person.extension)
     context = page_context(request, web, period)
     gettext = catalogue().gettext
     target = web.settings.rings.target
-    return {**context, "person": person, "me": me, "before": before, "unit": unit,
+    return {**context, **hint, "person": person, "me": me, "before": before, "unit": unit,
             "trend": trend, "heat": heat, "reasons": reasons,
             "calls": [masked(c, numbers) for c in calls],
             "link": Links(period, person=person.extension),

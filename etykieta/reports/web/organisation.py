@@ -20,7 +20,6 @@ from starlette.responses import JSONResponse, Response
 
 from ...storage.audit import AuditAction, record
 from ...storage.report_queries import report_counts
-from ...storage.trend_queries import last_call_at
 from ...storage.users import Role
 from ..units import Period as ReportPeriod
 from ..units import UnitReport, build_unit_reports, report_scope
@@ -29,9 +28,9 @@ from .access import Viewer
 from .auth import protected
 from .calls import EXPORT_TYPES
 from .context import WebContext, client_address, web_context
-from .periods import PeriodError, instant, period_from, week_of
+from .periods import PeriodError, instant, period_from
 from .render import render
-from .unit import Links, heatmap_of, page_context
+from .unit import Links, heatmap_of, newest_week, page_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +113,10 @@ def organisation(request: Request, viewer: Viewer) -> Response:
     totals = Totals.of(now)
     with web.sessions.begin() as session:
         heat = heatmap_of(session, web, period, units=viewer.units)
-        last = None if totals.inbound_calls else last_call_at(session, units=viewer.units)
-    latest = None if last is None else week_of(last.astimezone(web.formats.zone).date(),
-                                                web.formats.zone)
+        hint = newest_week(session, web, totals.inbound_calls, units=viewer.units)
     return render(request, viewer, "organisation.html", **page_context(request, web, period),
-                  lines=lines, totals=totals, before_totals=Totals.of(list(before.values())),
-                  heat=heat, link=Links(period), latest=latest, last_call=last)
+                  **hint, lines=lines, totals=totals,
+                  before_totals=Totals.of(list(before.values())), heat=heat, link=Links(period))
 
 
 organisation_page = protected(organisation)

@@ -31,6 +31,7 @@ from ...storage.report_queries import report_counts
 from ...storage.trend_queries import (
     failed_transfer_reasons,
     hourly_calls,
+    last_call_at,
     weekly_calls,
     weekly_greetings,
 )
@@ -55,7 +56,7 @@ from .drill import calls_link
 from .grades import Thresholds
 from .i18n import Formats, translations
 from .labels import N_
-from .periods import Period, PeriodError, period_from
+from .periods import Period, PeriodError, period_from, week_of
 from .render import render
 
 MISSING = {
@@ -186,6 +187,20 @@ def weekday_names(width: Literal["abbreviated", "wide"] = "abbreviated") -> dict
     return {day: str(names[day]) for day in range(7)}
 
 
+def newest_week(session: Session, web: WebContext, calls: int, *,
+                units: Sequence[str] | None = None, extension: str | None = None
+                ) -> dict[str, Any]:
+    """When the period shows no call: the newest call's day and its week, for the page to
+    offer (``latest``, ``last_call``); nothing otherwise."""
+    if calls:
+        return {}
+    last = last_call_at(session, units=units, extension=extension)
+    if last is None:
+        return {}
+    zone = web.formats.zone
+    return {"latest": week_of(last.astimezone(zone).date(), zone), "last_call": last}
+
+
 def page_context(request: Request, web: WebContext, period: Period) -> dict[str, Any]:
     """What the unit, employee and talk pages share: the period's links, grades, names."""
     return {"period": period, "keep": {}, "grades": Thresholds.of(web.settings),
@@ -208,7 +223,9 @@ def unit_page(request: Request, viewer: Viewer) -> Response:
         trend = trend_of(session, web, period, unit=name)
         heat = heatmap_of(session, web, period, unit=name)
         reasons = reasons_of(session, period, unit=name)
-    context = page_context(request, web, period)
+        hint = newest_week(session, web, report.calls.inbound_calls,
+                           units=[name])
+    context = {**page_context(request, web, period), **hint}
     gettext = catalogue().gettext
     grades: Thresholds = context["grades"]
     target = web.settings.rings.target
