@@ -10,9 +10,10 @@ it whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..telephony.numbers import Directory, clean_number
+from .views import CallView
 
 SHORT_NUMBER_DIGITS = 4
 """Short codes (112, 19115) and extensions of this many digits or fewer are no one's number."""
@@ -64,3 +65,15 @@ class NumberPolicy:
         return (cleaned.casefold() in NOT_NUMBERS
                 or (digits.isdigit() and len(digits) <= SHORT_NUMBER_DIGITS)
                 or self.directory.extension_of(cleaned) is not None)
+
+
+def masked(call: CallView, numbers: NumberPolicy) -> CallView:
+    """``call`` with each number as ``numbers`` lets the viewer see it: what every page, the
+    API and the exports show."""
+    transfer = call.transfer
+    if transfer is not None:
+        transfer = replace(transfer, target=numbers.shown(transfer.target))
+    return replace(call, caller=numbers.shown(call.caller) or "",
+                   caller_e164=numbers.shown(call.caller_e164) or "",
+                   dialed=numbers.shown(call.dialed) or "", transfer=transfer,
+                   answered_by=numbers.shown(call.answered_by))  # outbound: the called party
