@@ -88,6 +88,7 @@ def _parse(text: str, source: str | None) -> tuple[Settings | None, list[str]]:
         greeting=tables.greeting(sections["greeting"]),
         web=tables.web(sections["web"]),
         reports=tables.reports(sections["reports"]),
+        smtp=tables.smtp(sections["smtp"]),
         units=tuple(unit for _, unit in parsed.units),
         staff=tuple(person for _, person in parsed.staff),
         non_person=tuple(item for _, item in parsed.non_person),

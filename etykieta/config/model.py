@@ -106,11 +106,24 @@ class BusinessHours:
         return ZoneInfo(self.timezone)
 
 
+class RemindWho(enum.Enum):
+    """Who gets a callback reminder (``[callbacks] remind``)."""
+
+    STAFF = "staff"  # the unit's staff with an e-mail (supervisors included)
+    SUPERVISORS = "supervisors"  # the unit's supervisors only
+
+
 @dataclass(frozen=True, slots=True)
 class CallbackPolicy:
-    """Rules T6–T8: how soon a callback is due, counted in business hours."""
+    """Rules T6–T8: how soon a callback is due, counted in business hours.
+
+    ``remind_before_business_minutes``: a duty still pending this long (business time) before
+    its ``due_at`` is reminded of by e-mail, once; None = no reminders.
+    """
 
     due_within_business_hours: float = 4.0
+    remind_before_business_minutes: float | None = None
+    remind: RemindWho = RemindWho.STAFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +151,58 @@ class GreetingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WeeklyAt:
+    """When in the week (office time) the weekly e-mails go out: ``"mon 07:00"``."""
+
+    weekday: int = 0  # date.weekday(), Monday = 0
+    time: dt.time = dt.time(7, 0)
+
+    def __str__(self) -> str:
+        return f"{WEEKDAY_NAMES[self.weekday]} {self.time:%H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
 class ReportSettings:
     """How reports colour the share answered by the target ring (T3): green from
-    ``green_pct``, amber from ``amber_pct``, red below it, as supervisors' tools show it."""
+    ``green_pct``, amber from ``amber_pct``, red below it, as supervisors' tools show it;
+    ``weekly_at``: when the long-running service sends the weekly e-mails."""
 
     green_pct: float = 90.0
     amber_pct: float = 80.0
+    weekly_at: WeeklyAt = field(default_factory=WeeklyAt)
+
+
+class SmtpSecurity(enum.Enum):
+    """How the connection to the SMTP server is protected (``[smtp] security``)."""
+
+    STARTTLS = "starttls"  # plain connect, then STARTTLS (submission, port 587)
+    SSL = "ssl"  # TLS from the first byte (port 465)
+    NONE = "none"  # no TLS: only for a relay on this machine or a trusted network
+
+
+SMTP_PORTS = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.SSL: 465, SmtpSecurity.NONE: 587}
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """The server the e-mails go through; ``host`` "" = no ``[smtp]`` table, nothing is sent.
+
+    The password is never in the configuration: ``password_file`` names a file holding it,
+    read when a message is sent. ``ca_file`` (optional) is a PEM file of the certificate
+    authorities to trust instead of the system's (a city hall's own CA).
+    """
+
+    host: str = ""
+    port: int = 587
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    username: str | None = None
+    password_file: str | None = None
+    sender: str = ""
+    ca_file: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
 
 
 DEFAULT_SECRET_FILE = "var/web-secret"
@@ -267,6 +326,7 @@ class Settings:
     greeting: GreetingSettings = field(default_factory=GreetingSettings)
     web: WebSettings = field(default_factory=WebSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     units: tuple[Unit, ...] = ()
     staff: tuple[Staff, ...] = ()
     non_person: tuple[NonPerson, ...] = ()

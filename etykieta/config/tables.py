@@ -14,6 +14,7 @@ from .model import (
     DEFAULT_DATABASE_URL,
     DEFAULT_JOURNAL_DIR,
     DEFAULT_SECRET_FILE,
+    SMTP_PORTS,
     WEEKDAY_NAMES,
     BusinessHours,
     CallbackPolicy,
@@ -22,10 +23,14 @@ from .model import (
     NameForm,
     Organisation,
     PbxSettings,
+    RemindWho,
     ReportSettings,
     RingCadence,
+    SmtpSecurity,
+    SmtpSettings,
     SpeechSettings,
     WebSettings,
+    WeeklyAt,
 )
 from .reader import DIGITS, Section, describe, is_int, suggest
 
@@ -37,12 +42,15 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "pbx": ("did_prefixes", "outside_line_prefix", "link_header", "link_window_s", "addresses"),
     "capture": ("sip_ports", "interface", "filter", "journal_dir"),
     "business_hours": ("timezone", "days", "open", "close", "holidays", "closed"),
-    "callbacks": ("due_within_business_hours",),
+    "callbacks": ("due_within_business_hours", "remind_before_business_minutes", "remind"),
     "speech": ("model_path", "window_s", "closing_window_s", "keep_audio", "workers",
                "recognizer_calls"),
     "greeting": ("require_office", "name", "casual_words", "max_syllables_per_s"),
     "web": ("host", "port", "public_url", "secret_file", "trust_proxy_user_header"),
-    "reports": ("green_pct", "amber_pct"),
+    "reports": ("green_pct", "amber_pct", "weekly_at"),
+    # "password" is known only to say where the password goes instead (smtp() below)
+    "smtp": ("host", "port", "security", "username", "password_file", "sender", "ca_file",
+             "password"),
 }
 
 _COUNTRY_CODE = re.compile(r"[0-9]{1,3}")
@@ -51,6 +59,10 @@ _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _DB_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://.*")
 _HEADER_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 _PUBLIC_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+_WEEKLY_AT = re.compile(r"\s*([a-z]{3})\s+([0-9]{1,2}):([0-9]{2})\s*", re.IGNORECASE)
+_HOST = re.compile(r"[A-Za-z0-9.:_-]+|\[[0-9A-Fa-f:.]+\]")
+_ADDR_SPEC = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")
+_SENDER = re.compile(r"(?:(?P<name>[^<>]*?)\s*<(?P<bracketed>[^<>]+)>|(?P<bare>[^<>\s]+))")
 
 
 def organisation(section: Section) -> Organisation:
@@ -186,10 +198,20 @@ def business_hours(section: Section) -> BusinessHours:
 
 
 def callbacks(section: Section) -> CallbackPolicy:
+    remind_before = None
+    if "remind_before_business_minutes" in section.data:  # absent: no reminders
+        remind_before = section.real("remind_before_business_minutes", 0.0, minimum=0,
+                                     strict=True) or None
+    who = section.text("remind", RemindWho.STAFF.value)
+    if who not in {item.value for item in RemindWho}:
+        section.problem("remind", f'must be "staff" or "supervisors", got {who!r}')
+        who = RemindWho.STAFF.value
     return CallbackPolicy(
         due_within_business_hours=section.real(
             "due_within_business_hours", 4.0, minimum=0, strict=True
-        )
+        ),
+        remind_before_business_minutes=remind_before,
+        remind=RemindWho(who),
     )
 
 
@@ -261,4 +283,52 @@ def reports(section: Section) -> ReportSettings:
         section.problem("amber_pct", f"must not be above green_pct ({shares['green_pct']:g}), "
                         f"got {shares['amber_pct']:g}")
         shares = {"green_pct": 90.0, "amber_pct": 80.0}
-    return ReportSettings(**shares)
+    return ReportSettings(**shares, weekly_at=_weekly_at(section))
+
+
+def _weekly_at(section: Section) -> WeeklyAt:
+    """``weekly_at = "mon 07:00"``: a day of the week and a time, in office time."""
+    value = section.text("weekly_at", "mon 07:00")
+    match = _WEEKLY_AT.fullmatch(value)
+    day = match.group(1).lower() if match else ""
+    if match and day in WEEKDAY_NAMES and int(match.group(2)) < 24 and int(match.group(3)) < 60:
+        return WeeklyAt(WEEKDAY_NAMES.index(day), dt.time(int(match.group(2)),
+                                                           int(match.group(3))))
+    section.problem("weekly_at", f'must be a day and a time such as "mon 07:00" (days: '
+                    f"{', '.join(WEEKDAY_NAMES)}), got {value!r}")
+    return WeeklyAt()
+
+
+def smtp(section: Section) -> SmtpSettings:
+    """``[smtp]``: absent, nothing is sent; present, ``host`` and ``sender`` are required."""
+    if "password" in section.data:
+        section.problem("password", "the password must not be written in the configuration: "
+                        "put it in a file only etykieta can read and name that file in "
+                        "password_file")
+    if not section.data:
+        return SmtpSettings()
+    host = section.required_text("host") or ""
+    if host and not _HOST.fullmatch(host):
+        section.problem("host", f'must be a host name or address such as "smtp.um.example.pl", '
+                        f"got {host!r}")
+    security = section.text("security", SmtpSecurity.STARTTLS.value)
+    if security not in {item.value for item in SmtpSecurity}:
+        section.problem("security", f'must be "starttls", "ssl" or "none", got {security!r}')
+        security = SmtpSecurity.STARTTLS.value
+    chosen = SmtpSecurity(security)
+    port = section.integer("port", SMTP_PORTS[chosen], minimum=1, maximum=65535)
+    username = section.optional_text("username")
+    password_file = section.optional_text("password_file")
+    if username is not None and password_file is None:
+        section.problem("username", "needs password_file (the file that holds the password)")
+    if password_file is not None and username is None:
+        section.problem("password_file", "needs username (whose password it holds)")
+    sender = section.required_text("sender") or ""
+    match = _SENDER.fullmatch(sender.strip()) if sender else None
+    address = (match.group("bracketed") or match.group("bare")) if match else ""
+    if sender and not _ADDR_SPEC.fullmatch(address.strip()):
+        section.problem("sender", 'must be an address such as "Etykieta <etykieta@um.example.pl>"'
+                        f" or etykieta@um.example.pl, got {sender!r}")
+    return SmtpSettings(host=host, port=port, security=chosen, username=username,
+                        password_file=password_file, sender=sender.strip(),
+                        ca_file=section.optional_text("ca_file"))

@@ -396,3 +396,36 @@ class DisputeEvent(Base):
     comment: Mapped[str | None] = mapped_column(Text)
 
     dispute: Mapped[Dispute] = relationship(back_populates="events")
+
+
+class OutboxMessage(Base):
+    """One e-mail of the mail face (``storage.outbox``), recorded before and after it is sent.
+
+    ``key`` is the message's for ever (``staff_weekly/2026-W48/1201``): a key ``sent`` is never
+    sent again. ``state``: ``sending`` (handed to SMTP, no answer stored yet), ``sent`` (the
+    server accepted it: ``reply``, ``sent_at``), ``failed`` (``failure`` ``temporary`` or
+    ``permanent``, ``error``), ``skipped`` (no message for that person: ``error`` says why).
+    ``message_id`` is chosen at the first attempt and kept by every later one, so a message
+    sent again after a crash can be recognised as the same one.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(64), index=True)
+    extension: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failure: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    reply: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    """Who is sending it (``host:pid``) while ``sending``: another live process is left alone."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
