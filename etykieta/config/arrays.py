@@ -16,11 +16,12 @@ from .reader import DIGITS, Problems, Section, array, suggest
 # The keys of every [[array]] entry; a key not listed is reported as unknown.
 ARRAY_KEYS: dict[str, tuple[str, ...]] = {
     "units": ("name", "aliases", "extensions", "supervisors"),
-    "staff": ("extension", "first_name", "last_name", "unit", "email"),
+    "staff": ("extension", "first_name", "last_name", "unit", "email", "salutation"),
     "non_person": ("extension", "kind", "unit", "name"),
 }
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_SALUTATION = re.compile(r"(Pani|Pan)(\s+\S.*)?")
 
 _T = TypeVar("_T")
 
@@ -101,9 +102,15 @@ def _staff(section: Section) -> Staff | None:
     email = section.optional_text("email")
     if email is not None and not _EMAIL.fullmatch(email):
         section.problem("email", f"{email!r} does not look like an e-mail address")
+    salutation = section.optional_text("salutation")
+    if salutation is not None and not _SALUTATION.fullmatch(salutation.strip()):
+        section.problem("salutation", 'must start with "Pani" or "Pan" (e.g. "Pani Anna"), '
+                        f"got {salutation!r}")
+        salutation = None
     if extension is None or first_name is None or last_name is None or unit is None:
         return None
-    return Staff(extension, first_name.strip(), last_name.strip(), unit, email)
+    return Staff(extension, first_name.strip(), last_name.strip(), unit, email,
+                 salutation.strip() if salutation else None)
 
 
 def _non_person(section: Section) -> NonPerson | None:

@@ -294,6 +294,9 @@ class Staff:
     last_name: str
     unit: str
     email: str | None = None
+    salutation: str | None = None
+    """How letters address them ("Pani Anna", "Pan Jan"): gives the grammatical gender Polish
+    needs; without it, messages use gender-neutral phrasing (never guessed from the name)."""
 
     @property
     def full_name(self) -> str:
