@@ -3,7 +3,7 @@
 # venv); `test`: also the real SIP stacks and capture tools the test suite drives.
 # As root it installs what is missing; otherwise it prints the exact apt-get line and fails.
 set -euo pipefail
-python_pkgs=(python3 python3-venv python3-dev)
+python_pkgs=(python3 python3-venv python3-dev fonts-dejavu-core)  # fonts: the e-mails' chart
 test_pkgs=(sip-tester tcpdump tshark kamailio iproute2 postgresql sox espeak-ng
            chromium chromium-driver)  # the web application in a real browser (Playwright)
 case "${1:-test}" in
