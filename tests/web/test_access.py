@@ -154,9 +154,11 @@ def test_a_supervisor_gets_whole_numbers_in_their_callback_worklist_only(site: S
 
 def test_staff_see_only_calls_that_rang_or_were_answered_at_their_extension(site: Site) -> None:
     browser = site.login("anna")
-    for path in ("/api/units", "/api/callbacks", "/callbacks", "/report/units.xlsx"):
+    for path in ("/api/units", "/report/units.xlsx", "/units/Wydział Komunikacji"):
         assert browser.get(path).status_code == 403, path
     assert browser.get("/api/calls", params={"unit": OWN_UNIT}).status_code == 403
+    for path in ("/api/callbacks", "/callbacks"):
+        assert browser.get(path, params={"unit": OTHER_UNIT}).status_code == 403, path
     got = browser.get("/api/calls", params={"since": "2026-11-01", "until": "2026-12-31"})
     assert got.status_code == 200
     mine = got.json()
@@ -171,6 +173,22 @@ def test_staff_see_only_calls_that_rang_or_were_answered_at_their_extension(site
     others = browser.get("/api/calls", params={"since": "2026-11-01",
                                                "until": "2026-12-31"}).json()
     assert not any(c["answered_by"] == "1301" for c in others)
+
+
+def test_staff_get_their_own_units_callback_worklist_with_the_numbers(site: Site) -> None:
+    """The employees call back (T7): their unit's open duties, numbers whole; no other unit's."""
+    open_duties = [c for c in calls_json(site, since="2026-11-01", until="2026-12-31")
+                   if c["callback"] and c["callback"]["status"] in ("pending", "missed")]
+    for name, unit in (("anna", OWN_UNIT), ("jan", OTHER_UNIT)):
+        work = site.login(name).get("/api/callbacks").json()
+        assert sorted(c["call_id"] for c in work) == sorted(
+            c["call_id"] for c in open_duties if c["unit"] == unit), name
+        assert {c["caller"] for c in work} == {c["caller"] for c in open_duties
+                                               if c["unit"] == unit}
+    page = site.login("anna").get("/callbacks")
+    assert page.status_code == 200
+    assert all(c["caller"] in page.text for c in open_duties if c["unit"] == OWN_UNIT)
+    assert not any(c["caller"] in page.text for c in open_duties if c["unit"] != OWN_UNIT)
 
 
 def test_wire_text_is_escaped_everywhere_it_is_shown(site: Site) -> None:

@@ -81,7 +81,9 @@ def test_each_role_signs_in_and_sees_what_it_may(browser: object, base: str,
     assert "403" in supervisor.content() or "dostęp" in supervisor.content().lower()
 
     staff = page_of(browser, base, "anna")
-    assert staff.goto(f"{base}/callbacks").status == 403  # type: ignore[union-attr]
+    other_unit = staff.goto(f"{base}/callbacks?unit=Biuro%20Obs%C5%82ugi%20Mieszka%C5%84c%C3%B3w")
+    assert other_unit is not None and other_unit.status == 403
+    assert staff.goto(f"{base}/units/{OWN_UNIT}").status == 403  # type: ignore[union-attr]
     api = staff.goto(f"{base}/api/units")
     assert api is not None and api.status == 403
     mine = staff.goto(f"{base}/api/calls?since=2026-11-01&until=2026-12-31")

@@ -3,9 +3,10 @@
 - ``admin`` sees everything, callers' numbers whole.
 - ``supervisor`` sees the units they were given (``users add --unit``) and the staff in them;
   another unit is a 403. Callers' numbers are masked except in their own units' pending-
-  callback worklist, where they are needed to call back.
-- ``staff`` sees only the calls that rang or were answered at their extension, masked; unit
-  figures and worklists are a 403.
+  callback worklist, where they are needed to call back (T7).
+- ``staff`` sees only the calls that rang or were answered at their extension, masked, and
+  their own unit's pending-callback worklist with the numbers to call back; unit figures and
+  other units are a 403.
 """
 
 from __future__ import annotations
@@ -94,8 +95,32 @@ class Viewer:
             raise HTTPException(403)
         return None, None, self.extension
 
+    @property
+    def own_unit(self) -> str | None:
+        """A staff member's unit (of their extension in ``[[staff]]``); None for the others."""
+        person = self.directory.staff_at(self.extension) if self.extension else None
+        return person.unit if person is not None else None
+
+    def worklist_units(self, value: str | None) -> tuple[str | None, Sequence[str] | None]:
+        """``(unit, units)`` of the pending-callback worklist a request asks for: an admin's
+        any (None: all), a supervisor's their units, an employee's their own unit — they are
+        the ones who call back (T7). Another unit is a 403."""
+        if self.role is Role.STAFF:
+            own = self.own_unit
+            if own is None:
+                raise HTTPException(403)
+            named = self.directory.unit_named(value) if value else None
+            if value and (named is None or named.name != own):
+                raise HTTPException(403)
+            return own, (own,)
+        unit = self.unit(value)
+        if unit is not None:
+            return unit, (unit,)
+        return None, (self.units if self.role is Role.SUPERVISOR else None)
+
     def numbers(self, *, worklist: bool = False) -> NumberPolicy:
-        """How numbers are shown: whole to admins, and to supervisors in the pending-callback
-        worklist (which holds only their own units' duties); masked otherwise."""
-        full = self.role is Role.ADMIN or (self.role is Role.SUPERVISOR and worklist)
+        """How numbers are shown: whole to admins, and in the pending-callback worklist (which
+        holds only the viewer's own units' duties) to supervisors and staff, who call back;
+        masked otherwise."""
+        full = self.role is Role.ADMIN or worklist
         return NumberPolicy(self.directory, self.settings.organisation.country_code, full)

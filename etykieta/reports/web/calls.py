@@ -21,7 +21,6 @@ from starlette.responses import JSONResponse, Response
 
 from ...storage.audit import AuditAction, record
 from ...storage.queries import OUTCOMES, callback_worklist, list_calls
-from ...storage.users import Role
 from ..calls_export import call_to_dict, render_csv, render_xlsx
 from ..privacy import NumberPolicy, masked
 from ..views import CallView
@@ -176,10 +175,8 @@ def api_calls(request: Request, viewer: Viewer) -> Response:
 
 
 def _worklist(request: Request, viewer: Viewer) -> tuple[str | None, list[CallView]]:
-    viewer.require(Role.ADMIN, Role.SUPERVISOR)
     web = web_context(request)
-    unit = viewer.unit(request.query_params.get("unit"))
-    units = (unit,) if unit else (viewer.units if viewer.role is Role.SUPERVISOR else None)
+    unit, units = viewer.worklist_units(request.query_params.get("unit"))
     with web.sessions.begin() as session:
         return unit, callback_worklist(session, as_of=web.clock(), units=units,
                                        limit=WORKLIST_LIMIT)
