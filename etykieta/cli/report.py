@@ -18,6 +18,7 @@ from ..storage.report_queries import report_counts
 from ..telephony.numbers import Directory
 from .context import CliContext, parse_time, unit_name
 from .options import AS_OF_HELP, SINCE_HELP, UNIT_HELP, UNTIL_HELP
+from .weekly import reminders, weekly
 
 FORMATS = ("json", "csv", "xlsx", "table")
 WEEK_HELP = " Default: the ISO week (Monday to Monday, office time) of --as-of."
@@ -126,3 +127,7 @@ def summary(state: CliContext, since: str | None, until: str | None, unit: str |
                                    settings.rings.target))
     click.echo()
     click.echo(render_greeting_summary(build_unit_reports(counts, directory, scope, greeted)))
+
+
+report.add_command(weekly)
+report.add_command(reminders)

@@ -46,6 +46,7 @@ from ..telephony.capture.journal import JOURNAL_MARGIN_S, PRUNE_EVERY_S, Journal
 from ..telephony.capture.source import PacketSource, SourceStats
 from ..telephony.numbers import Directory
 from ..telephony.packets import CapturedPacket
+from .mail import MailService
 from .speech import PoolFactory, RunSummary, SpeechRunner
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class Monitor:
         self.source.start()  # CaptureUnavailableError before anything is stored
         capture_id = self._capture_row()
         speech = self._start_speech()
+        mail = MailService.start_if_configured(self.settings, self.sessions)  # weekly, reminders
         pending: list[Finished] = self._replay_journal()
         after_replay = self._replayed > 0
         if after_replay:  # no audio of the replayed calls until the first live packet
@@ -199,6 +201,8 @@ class Monitor:
             self._wake.set()
             if speech is not None:
                 speech.join()
+            if mail is not None:
+                mail.stop()
         return self.stats
 
     def _expire_callbacks(self) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from .models import OutboxMessage
@@ -102,11 +102,14 @@ def entries(session: Session, keys: Collection[str]) -> dict[str, Entry]:
 
 
 def listing(session: Session, period: str, kinds: Iterable[str]) -> list[Entry]:
-    """Every row of ``period`` of these kinds, by kind then extension."""
+    """Every row of ``period`` of these kinds, by kind, period, extension; a period's
+    sub-periods too (``2026-W48:Wydział Komunikacji``, a unit's week, is of ``2026-W48``)."""
     rows = session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.period == period, OutboxMessage.kind.in_(list(kinds)))
-        .order_by(OutboxMessage.kind, OutboxMessage.extension))
+        .where(or_(OutboxMessage.period == period,
+                   OutboxMessage.period.startswith(f"{period}:", autoescape=True)),
+               OutboxMessage.kind.in_(list(kinds)))
+        .order_by(OutboxMessage.kind, OutboxMessage.period, OutboxMessage.extension))
     return [_entry(row) for row in rows]
 
 

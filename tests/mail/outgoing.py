@@ -59,7 +59,7 @@ def staff_message(extension: str, name: str, week: str = "2026-W48") -> Outgoing
 def unit_message(week: str = "2026-W48") -> Outgoing:
     cid = "chart-unit@etykieta"
     return Outgoing(
-        kind=Kind.UNIT_WEEKLY, period=week,
+        kind=Kind.UNIT_WEEKLY, period=f"{week}:Wydział Komunikacji",  # as weekly.py keys it
         recipient=Recipient("1299", "Marek Kamiński", "u1299@um.example.pl"),
         subject="Wydział Komunikacji — tydzień 48", text=TEXT, html=HTML.format(cid=cid),
         attachments=(Attachment("wykres.png", "image/png", png(), cid),

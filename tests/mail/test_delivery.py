@@ -4,6 +4,7 @@ the server answers and wherever the sender is stopped."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import ssl
 import subprocess
@@ -97,6 +98,8 @@ def test_both_parts_the_inline_image_and_the_xlsx_arrive_with_polish_intact(
         ["multipart/alternative", ["text/plain", ["multipart/related", ["text/html",
                                                                         "image/png"]]]],
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]]
+    for received in (staff, unit):  # RFC 5322 msg-id: dot-atom text, whatever the period
+        assert re.fullmatch(r"<[A-Za-z0-9._-]+@um\.example\.pl>", received.message_id)
     [sheet] = list(unit.email.iter_attachments())
     assert sheet.get_filename() == "polaczenia-2026-W48.xlsx"
     assert sheet.get_content()[:2] == b"PK"

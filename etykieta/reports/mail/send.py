@@ -21,6 +21,7 @@ import base64
 import contextlib
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -263,7 +264,9 @@ class Sender:
 
     def _claim(self, message: Outgoing, report: Delivery) -> outbox.Claim | None:
         token = uuid.uuid4().hex[:20]
-        message_id = f"<{message.kind.value}.{message.period}.{token}@{self.domain}>"
+        # RFC 5322 §3.6.4: dot-atom text only (a unit's period holds its name)
+        period = re.sub(r"[^A-Za-z0-9-]+", "-", message.period.split(":")[0])
+        message_id = f"<{message.kind.value}.{period}.{token}@{self.domain}>"
         try:
             with self.sessions.begin() as session:
                 claim = outbox.claim(session, _item(message), message_id=message_id,
