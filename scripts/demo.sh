@@ -8,6 +8,12 @@ etykieta=".venv/bin/etykieta"
 "$etykieta" --db "$db" db upgrade
 "$etykieta" --db "$db" ingest "$@"
 "$etykieta" --db "$db" summary
+# the weekly e-mails of the demo's week, written as .eml files (nothing is sent)
+rm -rf var/mail
+written="$("$etykieta" --db "$db" report weekly --week 2026-W48 --out var/mail)"
+first="${written%%$'\n'*}"
+echo "${first%:}"
+echo "  (open them with any mail program; \`report weekly --send\` would mail them, see README)"
 # demo users: made once, their demo passwords set again on every run
 demo_user() {  # NAME PASSWORD ARGS...
   local name="$1" password="$2"; shift 2
@@ -25,6 +31,6 @@ cat <<'TEXT'
 Demo logins (the demo's calls are of 18–24 November 2026; the start page links to their week):
   admin     / demo-admin-haslo       administrator: every unit, callers' numbers in full
   kaminski  / demo-kierownik-haslo   Marek Kamiński, supervisor of Wydział Komunikacji
-  kowalska  / demo-pracownik-haslo   Anna Kowalska (1201), her own calls only
+  kowalska  / demo-pracownik-haslo   Anna Kowalska (1201): her own results and calls
 TEXT
 exec "$etykieta" --db "$db" serve --next-free-port
