@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -63,7 +64,7 @@ class Capture(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     path: Mapped[str] = mapped_column(Text, index=True)
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)  # bytes: a capture may exceed 2 GiB
     mtime: Mapped[float | None] = mapped_column(Float)
     """The file's modification time when it was read (``ingest --follow`` reads a file again
     only if it changed)."""
