@@ -64,7 +64,8 @@ def greeting_to_dict(call: CallView) -> dict[str, Any] | None:
         return {"verdict": "not_checked", "missing": [], "transcript": None,
                 "first_word_s": None, "syllables_per_s": None, "too_fast": None,
                 "casual_words": [], "thanked": None, "order_ok": None,
-                "reason": QUEUED_REASON}
+                "reason": QUEUED_REASON,
+                "dispute": dispute_to_dict(greeting.dispute if greeting else None)}
     if greeting is None:
         return None
     return {
