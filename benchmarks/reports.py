@@ -569,7 +569,7 @@ EXPORTS: tuple[tuple[str, str], ...] = (
 
 def page_values(url: str, seed: int) -> dict[str, str]:
     """What the paths of :data:`PAGES` name: the biggest unit, its busiest person, and the
-    person's first call of the month with a transfer."""
+    person's first call of the month with a transfer (its row id, as the call page takes)."""
     from urllib.parse import quote
 
     from sqlalchemy import select
@@ -581,12 +581,12 @@ def page_values(url: str, seed: int) -> dict[str, str]:
     since, until = period_utc("month")
     engine = make_engine(url, create=False)
     with engine.connect() as conn:
-        call = conn.execute(select(Call.call_id).join(Transfer, Transfer.call_pk == Call.id)
+        call = conn.execute(select(Call.id).join(Transfer, Transfer.call_pk == Call.id)
                             .where(Call.answered_by == person, Call.started_at >= since,
                                    Call.started_at < until)
                             .order_by(Call.started_at).limit(1)).scalar_one()
     engine.dispose()
-    return {"unit": quote(BIG_UNIT, safe=""), "person": person, "call": quote(call, safe="")}
+    return {"unit": quote(BIG_UNIT, safe=""), "person": person, "call": str(call)}
 
 
 def routed_pages(config: Path, url: str, pages: tuple[tuple[str, str], ...],
