@@ -18,7 +18,7 @@ Both SQLite and PostgreSQL: the only dialect-specific expression is the epoch ho
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, or_, select, union
@@ -166,9 +166,4 @@ def last_call_at(session: Session, *, units: Sequence[str] | None = None,
     if extension is not None:
         rang = select(Leg.call_pk).where(Leg.extension == extension)
         stmt = stmt.where(or_(Call.answered_by == extension, Call.id.in_(rang)))
-    value = session.execute(stmt).scalar_one_or_none()
-    if isinstance(value, str):  # SQLite's max() of a UtcDateTime column comes back as text
-        value = datetime.fromisoformat(value)
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+    return session.execute(stmt).scalar_one_or_none()  # max() keeps the column's UTC type

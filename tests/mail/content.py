@@ -58,3 +58,12 @@ def demo(db_url: str, folder: Path) -> Iterator[Demo]:
     run(config, db_url, "db", "upgrade")
     run(config, db_url, "ingest", *map(str, DEMO_CAPTURES))
     yield Demo(db_url, config, load_settings(config))
+
+
+def with_smtp(site: Demo, port: int, *,
+              sender: str = "Etykieta – UM <etykieta@um.example.pl>") -> Path:
+    """The demo's config with ``[smtp]`` pointing at the test's server on 127.0.0.1."""
+    config = site.config.with_name("smtp.toml")
+    config.write_text(site.config.read_text() + f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n'
+                      f'security = "none"\nsender = "{sender}"\n')
+    return config

@@ -16,7 +16,7 @@ from etykieta.monitor.mail import MailService
 from etykieta.reports.mail.send import RetryPolicy, Sender
 from etykieta.storage import make_engine, make_sessionmaker
 
-from .content import Demo, demo
+from .content import Demo, demo, with_smtp
 from .smtp_server import Inbox, smtp_server
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -28,9 +28,7 @@ def site(db_url: str, tmp_path: Path) -> Iterator[Demo]:
 
 
 def _service(site: Demo, port: int) -> MailService:
-    config = site.config.with_name("smtp.toml")
-    config.write_text(site.config.read_text() + f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n'
-                      'security = "none"\nsender = "etykieta@um.example.pl"\n')
+    config = with_smtp(site, port, sender="etykieta@um.example.pl")
     settings = load_settings(config, database_url=site.db_url)
     sessions = make_sessionmaker(make_engine(site.db_url))
     return MailService(settings, sessions, sender=Sender(

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from etykieta.cli import main
 
-from .content import Demo, demo
+from .content import Demo, demo, with_smtp
 from .smtp_server import Inbox, smtp_server
 
 WEEK = "2026-W48"
@@ -27,13 +27,6 @@ def site(db_url: str, tmp_path: Path) -> Iterator[Demo]:
     yield from demo(db_url, tmp_path)
 
 
-def _with_smtp(site: Demo, port: int) -> Path:
-    config = site.config.with_name("smtp.toml")
-    config.write_text(site.config.read_text() + f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n'
-                      'security = "none"\nsender = "Etykieta – UM <etykieta@um.example.pl>"\n')
-    return config
-
-
 def _run(config: Path, site: Demo, *args: str) -> Result:
     return CliRunner().invoke(main, ["--config", str(config), "--db", site.db_url, "report",
                                      "weekly", "--week", WEEK, *args])
@@ -43,7 +36,7 @@ def test_send_mails_each_recipient_once_a_second_run_sends_nothing_and_status_sh
         site: Demo) -> None:
     inbox = Inbox()
     with smtp_server(inbox) as port:
-        config = _with_smtp(site, port)
+        config = with_smtp(site, port)
         first = _run(config, site, "--send")
         second = _run(config, site, "--send")
     assert first.exit_code == 0, first.output
@@ -67,7 +60,7 @@ def test_a_refused_address_is_reported_the_others_sent_and_the_exit_is_non_zero(
         site: Demo) -> None:
     inbox = Inbox(refuse={"piotr.nowak@um.example.pl"})
     with smtp_server(inbox) as port:
-        config = _with_smtp(site, port)
+        config = with_smtp(site, port)
         result = _run(config, site, "--send")
     assert result.exit_code == 1
     assert f"report weekly {WEEK}: 5 sent in " in result.stdout
@@ -93,7 +86,7 @@ def test_out_writes_one_eml_per_message_and_to_picks_one_recipient(site: Demo,
     assert str(email["To"]) == "Anna Kowalska <anna.kowalska@um.example.pl>"
     inbox = Inbox()
     with smtp_server(inbox) as port:
-        one = _run(_with_smtp(site, port), site, "--send", "--to", "1203")
+        one = _run(with_smtp(site, port), site, "--send", "--to", "1203")
     assert one.exit_code == 0, one.output
     assert [r.rcpt[0] for r in inbox.accepted] == ["ewa.wisniewska@um.example.pl"]
 
